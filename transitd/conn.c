@@ -1,0 +1,415 @@
+/*
+ * conn.c: client connections. Before pairing, bytes go to the protocol
+ * core (relay_input); after, they move from one socket to the peer's
+ * pump and on to the peer's socket. A direction reads only while the
+ * peer's pump is empty, so a stalled receiver stops its sender and each
+ * direction holds at most PUMP_MAX bytes (TCP flow control does the
+ * rest). Connections are freed by the reaper, after the callbacks that
+ * may still hold them have returned.
+ */
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "logjson.h"
+
+#define CONN_READ_BUF	16384	/* one read before pairing */
+#define CONN_LOOPS	8	/* reads per wake-up, for fairness */
+#define CONN_LINGER_S	5	/* wait for the client's FIN this long */
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_ended(struct conn *);
+
+double
+conn_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+static struct conn *
+conn_of(struct relay_conn *rc)
+{
+	return ((struct conn *)((char *)rc - offsetof(struct conn, rc)));
+}
+
+/* Add or delete the events so that they match what c waits for. */
+static void
+conn_update(struct conn *c)
+{
+	int	 rd = 0, wr;
+
+	if (c->flags & CONN_DEAD)
+		return;
+	switch (c->rc.state) {
+	case RELAY_WAIT_LINE:
+	case RELAY_WAIT_PARTNER:
+		rd = 1;
+		break;
+	case RELAY_PAIRED:
+		rd = c->peer != NULL && c->peer->out.len == 0;
+		break;
+	default:
+		rd = (c->flags & CONN_LINGER) != 0;
+		break;
+	}
+	wr = c->pendlen > 0 || c->out.len > 0;
+	if (rd && !(c->flags & CONN_READING))
+		event_add(c->rev, NULL);
+	else if (!rd && (c->flags & CONN_READING))
+		event_del(c->rev);
+	if (wr && !(c->flags & CONN_WRITING))
+		event_add(c->wev, NULL);
+	else if (!wr && (c->flags & CONN_WRITING))
+		event_del(c->wev);
+	c->flags = (c->flags & ~(CONN_READING | CONN_WRITING)) |
+	    (rd ? CONN_READING : 0) | (wr ? CONN_WRITING : 0);
+}
+
+/* Close c now and queue it for the reaper. */
+static void
+conn_kill(struct conn *c)
+{
+	struct server	*srv = c->srv;
+
+	if (c->flags & CONN_DEAD)
+		return;
+	event_del(c->rev);
+	event_del(c->wev);
+	if (c->timer != NULL)
+		event_del(c->timer);
+	close(c->fd);
+	pump_free(&c->out);
+	if (c->peer != NULL && c->peer->peer == c)
+		c->peer->peer = NULL;
+	c->peer = NULL;
+	c->flags = CONN_DEAD;
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	TAILQ_INSERT_TAIL(&srv->dead, c, entry);
+	event_active(srv->reaper, EV_READ, 0);
+}
+
+static void
+conn_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_kill(arg);
+}
+
+/*
+ * All that was queued for c is written: shut the write side and read
+ * until the client's FIN (or a timeout) before closing, since closing
+ * with unread input would reset the connection and could destroy bytes
+ * the client has not read yet.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	struct timeval	 tv = { CONN_LINGER_S, 0 };
+
+	if (shutdown(c->fd, SHUT_WR) == -1 ||
+	    (c->timer == NULL &&
+	    (c->timer = evtimer_new(c->srv->base, conn_linger_cb, c)) == NULL)) {
+		conn_kill(c);
+		return;
+	}
+	c->flags |= CONN_LINGER;
+	evtimer_add(c->timer, &tv);
+	conn_update(c);
+}
+
+/*
+ * Write the pending reply, then the pump, to c. Returns 0, or -1 when c
+ * ended (its socket failed, or it was closing and is done).
+ */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t	 n;
+
+	while (c->pendlen > 0) {
+		n = write(c->fd, c->pend, c->pendlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			goto out;
+		if (n <= 0)
+			goto fail;
+		c->pend += n;
+		c->pendlen -= n;
+	}
+	while (c->out.len > 0) {
+		n = pump_drain(&c->out, c->fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			goto out;
+		if (n <= 0)
+			goto fail;
+		if ((c->flags & CONN_CLOSING) && c->timer != NULL) {
+			/* Progress: a slow reader keeps its tail. */
+			struct timeval tv = { CONN_LINGER_S * 12, 0 };
+			evtimer_add(c->timer, &tv);
+		}
+	}
+	if ((c->flags & (CONN_CLOSING | CONN_LINGER)) == CONN_CLOSING) {
+		conn_linger(c);
+		return (-1);
+	}
+out:
+	conn_update(c);
+	if (c->peer != NULL)
+		conn_update(c->peer);
+	return (0);
+fail:
+	conn_ended(c);
+	return (-1);
+}
+
+/* Begin closing c: stop reading, flush what it is owed, linger. */
+static void
+conn_close_soon(struct conn *c)
+{
+	if (c->flags & (CONN_DEAD | CONN_CLOSING))
+		return;
+	c->flags |= CONN_CLOSING;
+	if (c->peer != NULL && c->peer->peer == c)
+		c->peer->peer = NULL;
+	c->peer = NULL;
+	/* A closing conn with bytes to flush gets a minute per progress. */
+	if (c->out.len > 0 &&
+	    (c->timer = evtimer_new(c->srv->base, conn_linger_cb, c)) != NULL) {
+		struct timeval tv = { CONN_LINGER_S * 12, 0 };
+		evtimer_add(c->timer, &tv);
+	}
+	conn_flush(c);
+}
+
+/* Run the core's actions. */
+static void
+conn_run(struct server *srv, struct relay_act *act, size_t nact)
+{
+	struct usage_rec	 rec;
+	struct conn		*c, *p;
+	size_t			 i;
+
+	for (i = 0; i < nact; i++) {
+		c = conn_of(act[i].conn);
+		switch (act[i].type) {
+		case RELAY_SEND:
+			c->pend = act[i].line;
+			c->pendlen = strlen(act[i].line);
+			conn_flush(c);
+			break;
+		case RELAY_PAIR:
+			p = conn_of(act[i].peer);
+			c->peer = p;
+			p->peer = c;
+			conn_update(c);
+			conn_update(p);
+			break;
+		case RELAY_CLOSE:
+			conn_close_soon(c);
+			break;
+		case RELAY_RECORD:
+			rec = act[i].rec;
+			usage_blur(&rec, srv->blur);
+			if (srv->log != NULL)
+				logjson_write(srv->log, &rec);
+			break;
+		}
+	}
+}
+
+/* The client of c is gone (EOF or error): end it and what it implies. */
+static void
+conn_ended(struct conn *c)
+{
+	struct relay_act	 act[RELAY_ACT_MAX];
+	size_t			 nact;
+
+	if (c->flags & CONN_DEAD)
+		return;
+	relay_close(&c->srv->relay, &c->rc, conn_now(), act, &nact);
+	conn_kill(c);
+	conn_run(c->srv, act, nact);
+}
+
+/* Bytes before pairing go to the core. */
+static void
+conn_read_unpaired(struct conn *c)
+{
+	struct server		*srv = c->srv;
+	struct relay_act	 act[RELAY_ACT_MAX];
+	char			 buf[CONN_READ_BUF];
+	size_t			 nact, used;
+	ssize_t			 n;
+	double			 now;
+
+	n = recv(c->fd, buf, sizeof buf, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_ended(c);
+		return;
+	}
+	now = conn_now();
+	used = relay_input(&srv->relay, &c->rc, buf, n, now, act, &nact);
+	conn_run(srv, act, nact);
+	while (relay_spares(&srv->relay, now, act, &nact))
+		conn_run(srv, act, nact);
+	if (c->rc.state != RELAY_PAIRED || c->peer == NULL ||
+	    (size_t)n == used) {
+		conn_update(c);
+		return;
+	}
+	/* What followed the handshake that made the pair is relayed. */
+	c->rc.bytes += n - used;
+	if (pump_put(&c->peer->out, buf + used, n - used) == -1) {
+		log_msg("connection %llu: cannot queue %zd bytes: %s",
+		    (unsigned long long)c->rc.id, n - (ssize_t)used,
+		    strerror(errno));
+		conn_ended(c);
+		return;
+	}
+	if (conn_flush(c->peer) == 0)
+		conn_update(c);
+}
+
+/* Move bytes from paired c to its peer. */
+static void
+conn_read_paired(struct conn *c)
+{
+	struct conn	*p = c->peer;
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < CONN_LOOPS && p->out.len == 0; i++) {
+		n = pump_fill(&p->out, c->fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			conn_ended(c);
+			return;
+		}
+		c->rc.bytes += n;
+		if (conn_flush(p) == -1)
+			return;
+	}
+	conn_update(c);
+}
+
+/* Discard what a lingering client still sends, until its FIN. */
+static void
+conn_read_linger(struct conn *c)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+
+	n = recv(c->fd, buf, sizeof buf, 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+		conn_kill(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->flags & CONN_LINGER)
+		conn_read_linger(c);
+	else if (c->rc.state == RELAY_PAIRED && c->peer != NULL)
+		conn_read_paired(c);
+	else if (c->rc.state == RELAY_WAIT_LINE ||
+	    c->rc.state == RELAY_WAIT_PARTNER)
+		conn_read_unpaired(c);
+	else
+		conn_update(c);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush(arg);
+}
+
+int
+conn_accept(struct server *srv, int fd)
+{
+	struct conn	*c;
+	int		 on = 1;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		goto fail;
+	c->srv = srv;
+	c->fd = fd;
+	pump_init(&c->out);
+	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb,
+	    c);
+	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
+	if (c->rev == NULL || c->wev == NULL)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	relay_conn_init(&c->rc, ++srv->next_id, conn_now());
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	conn_update(c);
+	return (0);
+
+fail:
+	log_msg("cannot take a connection: out of memory");
+	if (c != NULL) {
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->wev != NULL)
+			event_free(c->wev);
+		free(c);
+	}
+	close(fd);
+	return (-1);
+}
+
+void
+conn_end_all(struct server *srv)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL) {
+		conn_ended(c);
+		conn_kill(c);
+	}
+}
+
+void
+conn_reap(struct server *srv)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&srv->dead)) != NULL) {
+		TAILQ_REMOVE(&srv->dead, c, entry);
+		event_free(c->rev);
+		event_free(c->wev);
+		if (c->timer != NULL)
+			event_free(c->timer);
+		free(c);
+	}
+}

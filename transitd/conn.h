@@ -1,0 +1,62 @@
+/*
+ * conn.h: one client connection as the event loop sees it, and the
+ * server state the connections share. The protocol decisions are the
+ * core's (relay.h); this layer moves bytes and runs the actions.
+ */
+#ifndef TRANSITD_CONN_H
+#define TRANSITD_CONN_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include "pump.h"
+#include "relay.h"
+
+struct event;
+struct event_base;
+struct logjson;
+
+TAILQ_HEAD(conn_list, conn);
+
+struct server {
+	struct event_base	*base;
+	struct relay		 relay;
+	struct logjson		*log;		/* NULL: no --log-fd */
+	unsigned long		 blur;		/* --blur-usage, 0: none */
+	uint64_t		 next_id;
+	struct conn_list	 conns;		/* open */
+	struct conn_list	 dead;		/* closed, to be freed */
+	struct event		*reaper;	/* frees dead after callbacks */
+};
+
+struct conn {
+	struct server		*srv;
+	int			 fd;
+	struct event		*rev;
+	struct event		*wev;
+	struct event		*timer;		/* lingering close */
+	struct relay_conn	 rc;
+	struct conn		*peer;		/* while relaying */
+	struct pump		 out;		/* bytes on their way to fd */
+	const char		*pend;		/* reply not yet written */
+	size_t			 pendlen;
+	int			 flags;
+#define CONN_READING	0x1	/* rev added */
+#define CONN_WRITING	0x2	/* wev added */
+#define CONN_CLOSING	0x4	/* flush out, then linger */
+#define CONN_LINGER	0x8	/* write side shut, discarding input */
+#define CONN_DEAD	0x10	/* fd closed, on srv->dead */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+/* Seconds since the epoch, as the usage records want them. */
+double	conn_now(void);
+/* Take a freshly accepted socket. Closes it and returns -1 on failure. */
+int	conn_accept(struct server *, int fd);
+/* End every connection, each with its usage record (server stopping). */
+void	conn_end_all(struct server *);
+/* Free the connections closed since the last call. */
+void	conn_reap(struct server *);
+
+#endif

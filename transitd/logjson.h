@@ -1,0 +1,31 @@
+/*
+ * logjson.h: the JSON usage lines of --log-fd, formatted with yajl
+ * exactly as the reference's json.dumps() writes them.
+ */
+#ifndef TRANSITD_LOGJSON_H
+#define TRANSITD_LOGJSON_H
+
+#include <stddef.h>
+
+#include "usage.h"
+
+struct event_base;
+struct logjson;
+
+/* Most bytes queued for a slow reader before lines are dropped. */
+#define LOGJSON_QUEUE_MAX	(1024 * 1024)
+
+/*
+ * Format rec as one line ending in '\n' into buf. Returns its length, or
+ * -1 if it does not fit.
+ */
+int		 logjson_format(const struct usage_rec *, char *buf,
+		     size_t len);
+/* Start writing lines to fd (made non-blocking). NULL on no memory. */
+struct logjson	*logjson_new(struct event_base *, int fd);
+/* Queue the line of rec; never blocks; counts it as lost if it cannot. */
+void		 logjson_write(struct logjson *, const struct usage_rec *);
+/* Try for up to a second to write what is queued, then free. */
+void		 logjson_free(struct logjson *);
+
+#endif

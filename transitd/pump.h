@@ -1,0 +1,38 @@
+/*
+ * pump.h: the bytes on their way to one connection, held in a pipe and
+ * moved with splice(2) (no copy through user space), or in a fixed
+ * buffer where splice cannot serve. Either way a pump holds at most
+ * PUMP_MAX bytes, which bounds memory per direction.
+ */
+#ifndef TRANSITD_PUMP_H
+#define TRANSITD_PUMP_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#define PUMP_MAX	(256 * 1024)
+#define PUMP_BUF	(64 * 1024)
+
+struct pump {
+	int	 pipe[2];	/* -1 until data first flows */
+	char	*buf;		/* fallback when no pipe can be had */
+	size_t	 cap;		/* buf: its size */
+	size_t	 off;		/* buf: start of pending bytes */
+	size_t	 len;		/* bytes pending (in the pipe or buf) */
+	int	 nosplice;	/* use buf from now on */
+};
+
+void	pump_init(struct pump *);
+void	pump_free(struct pump *);
+/*
+ * Move up to PUMP_MAX - len bytes from src into the pump. Returns the
+ * count, 0 at end of file, or -1 with errno (EAGAIN: nothing to read).
+ */
+ssize_t	pump_fill(struct pump *, int src);
+/* Queue len bytes from memory. Returns 0, or -1 if they do not fit. */
+int	pump_put(struct pump *, const void *, size_t);
+/* Write pending bytes to dst. Returns the count, or -1 with errno. */
+ssize_t	pump_drain(struct pump *, int dst);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * server.c: the event loop: listeners (with a pause on descriptor
+ * exhaustion), signals, and the reaper that frees closed connections.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "logjson.h"
+#include "server.h"
+
+#define SERVER_ACCEPT_PAUSE_S	1
+
+struct server_loop {
+	struct server		 srv;
+	struct evconnlistener	*listeners[OPTS_PORTS_MAX];
+	size_t			 nlisteners;
+	struct event		*resume;	/* accept again after EMFILE */
+	struct event		*sigint, *sigterm;
+	int			 stopped;
+};
+
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server_loop	*sl = arg;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	conn_accept(&sl->srv, fd);
+}
+
+/* Out of descriptors or memory: stop accepting for a second. */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server_loop	*sl = arg;
+	struct timeval		 tv = { SERVER_ACCEPT_PAUSE_S, 0 };
+	int			 error = EVUTIL_SOCKET_ERROR();
+	size_t			 i;
+
+	(void)l;
+	if (error == ECONNABORTED || error == EINTR)
+		return;
+	if (evtimer_pending(sl->resume, NULL))
+		return;
+	log_msg("accept: %s; pausing for %d s", strerror(error),
+	    SERVER_ACCEPT_PAUSE_S);
+	for (i = 0; i < sl->nlisteners; i++)
+		evconnlistener_disable(sl->listeners[i]);
+	evtimer_add(sl->resume, &tv);
+}
+
+static void
+server_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_loop	*sl = arg;
+	size_t			 i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < sl->nlisteners; i++)
+		evconnlistener_enable(sl->listeners[i]);
+}
+
+static void
+server_reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_reap(arg);
+}
+
+/* SIGINT or SIGTERM: close the listeners, end every connection, stop. */
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server_loop	*sl = arg;
+	size_t			 i;
+
+	(void)what;
+	if (sl->stopped)
+		return;
+	sl->stopped = 1;
+	log_msg("%s: stopping", strsignal(sig));
+	for (i = 0; i < sl->nlisteners; i++)
+		evconnlistener_free(sl->listeners[i]);
+	sl->nlisteners = 0;
+	conn_end_all(&sl->srv);
+	event_base_loopbreak(sl->srv.base);
+}
+
+/* Raise the soft descriptor limit to the hard one: each pair needs 2+. */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_msg("cannot raise the descriptor limit: %s",
+			    strerror(errno));
+	}
+}
+
+/* Open the listeners of o. Returns 0, or -1 after saying why. */
+static int
+server_listen(struct server_loop *sl, const struct opts *o)
+{
+	char	 err[256];
+	size_t	 i;
+	int	 fd, port;
+
+	for (i = 0; i < o->nports; i++) {
+		const struct endpoint *ep = &o->ports[i];
+
+		if ((fd = listen_open(ep, &port, err, sizeof err)) == -1) {
+			log_msg("cannot listen on %s port %d: %s",
+			    ep->interface[0] != '\0' ? ep->interface :
+			    "0.0.0.0", ep->port, err);
+			return (-1);
+		}
+		sl->listeners[i] = evconnlistener_new(sl->srv.base,
+		    server_accept_cb, sl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+		if (sl->listeners[i] == NULL) {
+			log_msg("cannot listen: out of memory");
+			close(fd);
+			return (-1);
+		}
+		sl->nlisteners++;
+		evconnlistener_set_error_cb(sl->listeners[i],
+		    server_accept_error_cb);
+		log_msg("listening on %s port %d",
+		    ep->interface[0] != '\0' ? ep->interface : "0.0.0.0",
+		    port);
+	}
+	return (0);
+}
+
+int
+server_run(const struct opts *o)
+{
+	struct server_loop	*sl;
+	struct server		*srv;
+	size_t			 i;
+	int			 rv = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	server_raise_nofile();
+	log_libevent_init();
+	if ((sl = calloc(1, sizeof *sl)) == NULL) {
+		log_msg("out of memory");
+		return (1);
+	}
+	srv = &sl->srv;
+	relay_init(&srv->relay);
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->dead);
+	srv->blur = o->blur_usage;
+	if ((srv->base = event_base_new()) == NULL ||
+	    (srv->reaper = event_new(srv->base, -1, 0, server_reaper_cb,
+	    srv)) == NULL ||
+	    (sl->resume = evtimer_new(srv->base, server_resume_cb,
+	    sl)) == NULL ||
+	    (sl->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb,
+	    sl)) == NULL ||
+	    (sl->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb,
+	    sl)) == NULL) {
+		log_msg("cannot start the event loop");
+		goto out;
+	}
+	if (o->log_fd != -1 &&
+	    (srv->log = logjson_new(srv->base, o->log_fd)) == NULL) {
+		log_msg("out of memory");
+		goto out;
+	}
+	if (server_listen(sl, o) == -1)
+		goto out;
+	evsignal_add(sl->sigint, NULL);
+	evsignal_add(sl->sigterm, NULL);
+	if (event_base_dispatch(srv->base) == -1)
+		log_msg("event loop failed");
+	else
+		rv = 0;
+out:
+	for (i = 0; i < sl->nlisteners; i++)
+		evconnlistener_free(sl->listeners[i]);
+	conn_end_all(srv);
+	conn_reap(srv);
+	logjson_free(srv->log);
+	relay_free(&srv->relay);
+	if (sl->sigint != NULL)
+		event_free(sl->sigint);
+	if (sl->sigterm != NULL)
+		event_free(sl->sigterm);
+	if (sl->resume != NULL)
+		event_free(sl->resume);
+	if (srv->reaper != NULL)
+		event_free(srv->reaper);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	free(sl);
+	return (rv);
+}
