@@ -38,28 +38,35 @@ usage_blur(struct usage_rec *rec, unsigned long seconds)
 }
 
 /*
- * Python's repr() prints the shortest text that reads back as the same
- * double, in fixed notation from 1e-4 up to 1e16 and with an exponent
- * elsewhere. No library here offers that, so try precisions in turn.
+ * Python's repr() prints the fewest significant digits that read back as
+ * the same double, in fixed notation for exponents from -4 to 15 and in
+ * scientific notation elsewhere. No library here offers that, so find the
+ * digit count with %e, then lay the digits out as Python does.
  */
 int
 usage_fmt_double(char *buf, size_t len, double d)
 {
-	char	 tmp[64];
-	double	 a = fabs(d);
-	int	 p, n = -1, fixed = (a == 0 || (a >= 1e-4 && a < 1e16));
+	char	 sci[64], out[400];
+	int	 p, exp, n;
 
 	if (!isfinite(d))
 		return (-1);
-	for (p = fixed ? 0 : 1; p <= 17; p++) {
-		n = snprintf(tmp, sizeof tmp, fixed ? "%.*f" : "%.*g", p, d);
-		if (strtod(tmp, NULL) == d)
+	for (p = 1; p < 17; p++) {
+		snprintf(sci, sizeof sci, "%.*e", p - 1, d);
+		if (strtod(sci, NULL) == d)
 			break;
 	}
-	if (strspn(tmp, "-0123456789") == (size_t)n)
-		n = snprintf(tmp + n, sizeof tmp - n, ".0") + n;
+	snprintf(sci, sizeof sci, "%.*e", p - 1, d);
+	exp = atoi(strchr(sci, 'e') + 1);
+	if (exp >= -4 && exp < 16) {
+		n = snprintf(out, sizeof out, "%.*f", p - 1 - exp > 0 ?
+		    p - 1 - exp : 0, d);
+		if (strchr(out, '.') == NULL)
+			n += snprintf(out + n, sizeof out - n, ".0");
+	} else
+		n = snprintf(out, sizeof out, "%s", sci);
 	if (n < 0 || (size_t)n >= len)
 		return (-1);
-	memcpy(buf, tmp, n + 1);
+	memcpy(buf, out, n + 1);
 	return (n);
 }

@@ -1,0 +1,155 @@
+"""Garbage, idle connections, signals, IPv6."""
+
+import os
+import random
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import (REFERENCE, assert_silent, expect_ok, handshake,
+                      new_side, new_token, read_to_eof, recv_exact)
+
+
+def _check_pair(server, **kw):
+    tok = new_token()
+    a = server.client(tok, new_side(), **kw)
+    b = server.client(tok, new_side(), **kw)
+    expect_ok(a, timeout=3)
+    expect_ok(b, timeout=3)
+    a.sendall(b"ping" * 100)
+    assert recv_exact(b, 400) == b"ping" * 100
+    b.sendall(b"pong")
+    assert recv_exact(a, 4) == b"pong"
+    return a, b
+
+
+def test_garbage_burst_then_normal_pair(server):
+    rnd = random.Random(1234)
+    junk = []
+    for i in range(100):
+        s = server.connect()
+        n = rnd.randrange(1, 3000)
+        data = rnd.randbytes(n)
+        if i % 3 == 0:
+            data += b"\n"
+        try:
+            s.sendall(data)
+        except OSError:
+            pass                     # the relay may have hung up already
+        junk.append(s)
+    for i, s in enumerate(junk):
+        if i % 2:
+            s.close()
+    _check_pair(server)
+    for s in junk:
+        s.close()
+    _check_pair(server)
+    if not REFERENCE:
+        recs = server.log.wait(100, timeout=10)
+        assert all(r["mood"] in ("errory", "empty") for r in recs), \
+            [r["_raw"] for r in recs if r["mood"] not in ("errory", "empty")]
+
+
+def test_garbage_with_valid_prefix(server):
+    # junk that starts like a handshake, then breaks the grammar
+    tok = new_token()
+    for bad in (b"please relay " + tok.encode() + b"\x00\n",
+                b"please relay " + tok.encode() + b" for side \xff\xfe\n",
+                b"please relay " + tok.encode()[:10] + b"\n"):
+        s = server.connect()
+        s.sendall(bad)
+        assert read_to_eof(s) == b"bad handshake\n"
+    # the token is not poisoned
+    a = server.client(tok)
+    b = server.client(tok)
+    expect_ok(a)
+    expect_ok(b)
+
+
+def test_half_open_connections_do_not_block(server):
+    idle = [server.connect() for _ in range(50)]
+    partial = []
+    for _ in range(20):
+        s = server.connect()
+        s.sendall(handshake(new_token())[:40])
+        partial.append(s)
+    t0 = time.monotonic()
+    _check_pair(server)
+    _check_pair(server)
+    assert time.monotonic() - t0 < 2.0
+    for s in idle + partial:
+        assert_silent(s, 0.0)
+    for s in idle + partial:
+        s.close()
+    if not REFERENCE:
+        recs = server.log.wait(70, mood="empty")
+        assert len(recs) == 70
+
+
+@pytest.mark.transitd_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT],
+                         ids=["TERM", "INT"])
+def test_signal_exits_0_and_records_everything(server, sig):
+    lonely = server.client(new_token(), new_side())
+    a, b = _check_pair(server)          # 404 bytes relayed
+    idle = server.connect()
+    partial = server.connect()
+    partial.sendall(b"please relay ")
+    assert_silent(lonely, 0.2)
+    t0 = time.monotonic()
+    rc = server.signal_and_wait(sig, timeout=5)
+    assert rc == 0, f"exit status {rc}; stderr:\n{server.stderr_after_exit()}"
+    assert time.monotonic() - t0 < 5
+    for s in (lonely, a, b, idle, partial):
+        read_to_eof(s, timeout=2)
+    recs = server.log.drain_to_eof()
+    moods = sorted(r["mood"] for r in recs)
+    assert moods == ["empty", "empty", "happy", "lonely"], moods
+    happy = [r for r in recs if r["mood"] == "happy"][0]
+    assert happy["total_bytes"] == 404
+    assert happy["waiting_time"] is not None
+    lone = [r for r in recs if r["mood"] == "lonely"][0]
+    assert lone["waiting_time"] is None
+    err = server.stderr_after_exit()
+    for line in err.splitlines():
+        assert line.startswith("transitd: "), f"stderr line: {line!r}"
+    # the listener is gone
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2)
+
+
+@pytest.mark.transitd_only
+def test_sigterm_idle_server(server):
+    assert server.signal_and_wait(signal.SIGTERM, timeout=5) == 0
+    assert server.log.drain_to_eof() == []
+
+
+def test_ipv6_loopback(start_server):
+    server = start_server(ports=[r"tcp:0:interface=\:\:1"])
+    assert server.listeners[0][0] == "::1"
+    a, b = _check_pair(server, host="::1")
+    assert a.family == socket.AF_INET6
+    a.close()
+    assert read_to_eof(b) == b""
+    assert server.log.wait(1)[0]["mood"] == "happy"
+
+
+def test_dual_stack_listener(start_server):
+    server = start_server(ports=[r"tcp:0:interface=\:\:"])
+    assert server.listeners[0][0] == "::"
+    tok = new_token()
+    a = server.client(tok, new_side(), host="127.0.0.1")
+    b = server.client(tok, new_side(), host="::1")
+    assert a.family == socket.AF_INET and b.family == socket.AF_INET6
+    expect_ok(a)
+    expect_ok(b)
+    a.sendall(b"v4 to v6")
+    assert recv_exact(b, 8) == b"v4 to v6"
+    b.sendall(b"v6 to v4")
+    assert recv_exact(a, 8) == b"v6 to v4"
+    b.close()
+    assert read_to_eof(a) == b""
+    rec = server.log.wait(1)[0]
+    assert rec["mood"] == "happy" and rec["total_bytes"] == 16

@@ -1,0 +1,187 @@
+/*
+ * test_opts.c: opts_parse() on the reference's command line (protocol
+ * spec, Command line of the reference). Every case runs in this one
+ * process, so opts_parse must reset getopt itself.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "opts.h"
+
+#define ARGS_MAX	8
+
+struct ocase {
+	const char	*argv[ARGS_MAX];
+	int		 rv;
+	const char	*ports[3];	/* rv 0: endpoints, in order */
+	int		 log_fd;
+	unsigned long	 blur;
+	int		 help, version;
+	const char	*msg;		/* rv -1: part of the message */
+};
+
+static const struct ocase cases[] = {
+	{ { NULL }, 0, { ENDPOINT_DEFAULT }, -1, 0, 0, 0, NULL },
+	{ { "--port=tcp:4002" }, 0, { "tcp:4002" }, -1, 0, 0, 0, NULL },
+	{ { "--log-fd=abc" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--port", "tcp:4003:interface=127.0.0.1" }, 0,
+	    { "tcp:4003:interface=127.0.0.1" }, -1, 0, 0, 0, NULL },
+	{ { "-p", "tcp:4004" }, 0, { "tcp:4004" }, -1, 0, 0, 0, NULL },
+	{ { "--frobnicate" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "-ptcp:4005" }, 0, { "tcp:4005" }, -1, 0, 0, 0, NULL },
+	{ { "--port=tcp:4006", "--port", "tcp6:4007" }, 0,
+	    { "tcp:4006", "tcp6:4007" }, -1, 0, 0, 0, NULL },
+	{ { "--port" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--log-fd=3" }, 0, { ENDPOINT_DEFAULT }, 3, 0, 0, 0, NULL },
+	{ { "--log-fd", "7", "--blur-usage=3600" }, 0, { ENDPOINT_DEFAULT },
+	    7, 3600, 0, 0, NULL },
+	{ { "--blur-usage", "60", "-p", "tcp:0" }, 0, { "tcp:0" }, -1, 60,
+	    0, 0, NULL },
+	{ { "extra" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--log-fd=-1" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--log-fd=" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--blur-usage=x" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--blur-usage=-5" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--port=bogus" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--port=tcp:40\n01" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--port=tcp:4001", "extra" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--usage-db=x" }, -1, { NULL }, 0, 0, 0, 0,
+	    "not supported yet" },
+	{ { "--websocket=tcp:4002" }, -1, { NULL }, 0, 0, 0, 0,
+	    "not supported yet" },
+	{ { "-w", "tcp:4002" }, -1, { NULL }, 0, 0, 0, 0,
+	    "not supported yet" },
+	{ { "--websocket-url=ws://x/" }, -1, { NULL }, 0, 0, 0, 0,
+	    "not supported yet" },
+	{ { "-u", "ws://x/" }, -1, { NULL }, 0, 0, 0, 0,
+	    "not supported yet" },
+	{ { "--help" }, 0, { NULL }, -1, 0, 1, 0, NULL },
+	{ { "--version" }, 0, { NULL }, -1, 0, 0, 1, NULL },
+	{ { "--port=tcp:4008" }, 0, { "tcp:4008" }, -1, 0, 0, 0, NULL },
+};
+
+/* Fail unless got is the endpoint that s parses to. */
+static void
+check_port(const struct endpoint *got, const char *s)
+{
+	struct endpoint	 want;
+	char		 err[256];
+
+	memset(&want, 0, sizeof want);
+	assert_int_equal(endpoint_parse(s, &want, err, sizeof err), 0);
+	if (got->port != want.port || got->family6 != want.family6 ||
+	    got->backlog != want.backlog ||
+	    strcmp(got->interface, want.interface) != 0)
+		fail_msg("%s: got port %d interface \"%.*s\"", s, got->port,
+		    ENDPOINT_ADDR_MAX - 1, got->interface);
+}
+
+/* Fail unless opts_parse gives case c. */
+static void
+check(const struct ocase *c)
+{
+	char		*argv[ARGS_MAX + 2];
+	struct opts	 o;
+	const char	*name;
+	char		 err[256];
+	size_t		 i, n;
+	int		 argc, rv;
+
+	argv[0] = (char *)"transitd";
+	for (argc = 1; c->argv[argc - 1] != NULL; argc++)
+		argv[argc] = (char *)c->argv[argc - 1];
+	argv[argc] = NULL;
+	memset(&o, 0x55, sizeof o);
+	memset(err, 0, sizeof err);
+	name = c->argv[0] != NULL ? c->argv[0] : "(none)";
+	rv = opts_parse(argc, argv, &o, err, sizeof err);
+	if (rv != c->rv)
+		fail_msg("%s: got %d, want %d (%s)", name, rv, c->rv, err);
+	if (rv == -1) {
+		if (err[0] == '\0' || strchr(err, '\n') != NULL)
+			fail_msg("%s: bad message \"%s\"", name, err);
+		if (c->msg != NULL && strstr(err, c->msg) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", name, err,
+			    c->msg);
+		return;
+	}
+	assert_int_equal(o.log_fd, c->log_fd);
+	assert_int_equal(o.blur_usage, c->blur);
+	assert_int_equal(o.help, c->help);
+	assert_int_equal(o.version, c->version);
+	if (c->help || c->version)
+		return;
+	for (n = 0; n < 3 && c->ports[n] != NULL; n++)
+		continue;
+	assert_int_equal(o.nports, n);
+	for (i = 0; i < n; i++)
+		check_port(&o.ports[i], c->ports[i]);
+}
+
+/* Each command line gives its options or a one-line error. */
+static void
+test_opts(void **state)
+{
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check(&cases[i]);
+}
+
+/* The same command lines give the same answers when run again. */
+static void
+test_opts_again(void **state)
+{
+	size_t	 i;
+
+	(void)state;
+	for (i = sizeof cases / sizeof cases[0]; i > 0; i--)
+		check(&cases[i - 1]);
+}
+
+/* At most OPTS_PORTS_MAX ports are taken. */
+static void
+test_opts_many(void **state)
+{
+	char		*argv[OPTS_PORTS_MAX + 3];
+	char		 port[OPTS_PORTS_MAX + 1][32];
+	struct opts	 o;
+	char		 err[256];
+	int		 i;
+
+	(void)state;
+	argv[0] = (char *)"transitd";
+	for (i = 0; i <= OPTS_PORTS_MAX; i++) {
+		snprintf(port[i], sizeof port[i], "--port=tcp:%d", 5000 + i);
+		argv[i + 1] = port[i];
+	}
+	argv[OPTS_PORTS_MAX + 2] = NULL;
+	assert_int_equal(opts_parse(OPTS_PORTS_MAX + 1, argv, &o, err,
+	    sizeof err), 0);
+	assert_int_equal(o.nports, OPTS_PORTS_MAX);
+	for (i = 0; i < OPTS_PORTS_MAX; i++)
+		assert_int_equal(o.ports[i].port, 5000 + i);
+	err[0] = '\0';
+	assert_int_equal(opts_parse(OPTS_PORTS_MAX + 2, argv, &o, err,
+	    sizeof err), -1);
+	assert_true(err[0] != '\0' && strchr(err, '\n') == NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_opts),
+		cmocka_unit_test(test_opts_again),
+		cmocka_unit_test(test_opts_many),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
