@@ -12,6 +12,29 @@
 
 #define EP_ARG_MAX	ENDPOINT_ADDR_MAX
 
+char *
+endpoint_vis(char *dst, size_t len, const char *src)
+{
+	size_t		 n = 0;
+	unsigned char	 ch;
+
+	for (; (ch = *src) != '\0'; src++) {
+		if (ch >= 0x20 && ch < 0x7f) {
+			if (n + 1 >= len)
+				break;
+			dst[n++] = ch;
+		} else {
+			if (n + 4 >= len)
+				break;
+			snprintf(dst + n, len - n, "\\x%02x", ch);
+			n += 4;
+		}
+	}
+	if (len > 0)
+		dst[n] = '\0';
+	return (dst);
+}
+
 /* Parse a whole decimal number in [min, max]. */
 static int
 endpoint_number(const char *s, long min, long max, int *out)
@@ -61,11 +84,13 @@ static int
 endpoint_set(struct endpoint *ep, int which, const char *value, char *err,
     size_t errlen)
 {
+	char	 vis[64];
+
 	switch (which) {
 	case 0:
 		if (endpoint_number(value, 0, 65535, &ep->port) == -1) {
 			snprintf(err, errlen, "bad port \"%s\" (0 to 65535)",
-			    value);
+			    endpoint_vis(vis, sizeof vis, value));
 			return (-1);
 		}
 		return (0);
@@ -74,7 +99,8 @@ endpoint_set(struct endpoint *ep, int which, const char *value, char *err,
 		return (0);
 	case 2:
 		if (endpoint_number(value, 1, 65535, &ep->backlog) == -1) {
-			snprintf(err, errlen, "bad backlog \"%s\"", value);
+			snprintf(err, errlen, "bad backlog \"%s\"",
+			    endpoint_vis(vis, sizeof vis, value));
 			return (-1);
 		}
 		return (0);
@@ -87,7 +113,7 @@ int
 endpoint_parse(const char *s, struct endpoint *ep, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "port", "interface", "backlog" };
-	char		 arg[EP_ARG_MAX];
+	char		 arg[EP_ARG_MAX], vis[64];
 	int		 eq, which, pos = 0, seen = 0, rv;
 	size_t		 k;
 
@@ -101,7 +127,8 @@ endpoint_parse(const char *s, struct endpoint *ep, char *err, size_t errlen)
 		strcpy(ep->interface, "::");
 	} else {
 		snprintf(err, errlen, "unsupported endpoint \"%s\" (want "
-		    "tcp:PORT[:interface=ADDR][:backlog=N])", s);
+		    "tcp:PORT[:interface=ADDR][:backlog=N])",
+		    endpoint_vis(arg, sizeof arg, s));
 		return (-1);
 	}
 	while ((rv = endpoint_next(&s, arg, sizeof arg, &eq)) == 1) {
@@ -114,7 +141,8 @@ endpoint_parse(const char *s, struct endpoint *ep, char *err, size_t errlen)
 					break;
 			if (k == 3) {
 				snprintf(err, errlen, "unknown endpoint "
-				    "argument \"%s\"", arg);
+				    "argument \"%s\"", endpoint_vis(vis,
+				    sizeof vis, arg));
 				return (-1);
 			}
 			which = (int)k;

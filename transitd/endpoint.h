@@ -26,4 +26,11 @@ struct endpoint {
 int	endpoint_parse(const char *s, struct endpoint *, char *err,
 	    size_t errlen);
 
+/*
+ * Copy user text src into dst (of len bytes) for a one-line message:
+ * control and non-ASCII bytes become \xHH, and it is cut to fit.
+ * Returns dst.
+ */
+char	*endpoint_vis(char *dst, size_t len, const char *src);
+
 #endif

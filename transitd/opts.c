@@ -60,7 +60,7 @@ opts_name(int ch)
 int
 opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 {
-	char		 why[200];
+	char		 why[200], vis[128];
 	unsigned long	 v;
 	int		 ch;
 
@@ -79,8 +79,8 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 			}
 			if (endpoint_parse(optarg, &o->ports[o->nports], why,
 			    sizeof why) == -1) {
-				snprintf(err, errlen, "--port=%s: %s", optarg,
-				    why);
+				snprintf(err, errlen, "--port=%s: %s",
+				    endpoint_vis(vis, sizeof vis, optarg), why);
 				return (-1);
 			}
 			o->nports++;
@@ -88,7 +88,8 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 		case OPT_LOG_FD:
 			if (opts_number(optarg, 1000000000, &v) == -1) {
 				snprintf(err, errlen, "--log-fd=%s: not a file "
-				    "descriptor number", optarg);
+				    "descriptor number",
+				    endpoint_vis(vis, sizeof vis, optarg));
 				return (-1);
 			}
 			o->log_fd = (int)v;
@@ -96,7 +97,8 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 		case OPT_BLUR_USAGE:
 			if (opts_number(optarg, 1000000000, &v) == -1) {
 				snprintf(err, errlen, "--blur-usage=%s: not a "
-				    "whole number of seconds", optarg);
+				    "whole number of seconds",
+				    endpoint_vis(vis, sizeof vis, optarg));
 				return (-1);
 			}
 			o->blur_usage = v;
@@ -115,17 +117,17 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 			break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value",
-			    argv[optind - 1]);
+			    endpoint_vis(vis, sizeof vis, argv[optind - 1]));
 			return (-1);
 		default:
 			snprintf(err, errlen, "unknown option %s",
-			    argv[optind - 1]);
+			    endpoint_vis(vis, sizeof vis, argv[optind - 1]));
 			return (-1);
 		}
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument \"%s\"",
-		    argv[optind]);
+		    endpoint_vis(vis, sizeof vis, argv[optind]));
 		return (-1);
 	}
 	if (o->nports == 0 && endpoint_parse(ENDPOINT_DEFAULT, &o->ports[0],
