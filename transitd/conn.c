@@ -9,6 +9,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <event2/event.h>
 
 #include <errno.h>
@@ -216,6 +219,9 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 			break;
 		case RELAY_PAIR:
 			p = conn_of(act[i].peer);
+			/* A reply that failed may have ended either already. */
+			if ((c->flags | p->flags) & (CONN_CLOSING | CONN_DEAD))
+				break;
 			c->peer = p;
 			p->peer = c;
 			conn_update(c);
@@ -369,7 +375,9 @@ conn_accept(struct server *srv, int fd)
 	    conn_write_cb, c);
 	if (c->rev == NULL || c->wev == NULL)
 		goto fail;
+	/* Keepalive finds dead peers; no Nagle delay on relayed bytes. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	relay_conn_init(&c->rc, ++srv->next_id, conn_now());
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	conn_update(c);
