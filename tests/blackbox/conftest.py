@@ -158,10 +158,26 @@ def expect_closed_with(sock, reply, timeout=SOCK_TIMEOUT):
     assert got == reply, f"expected {reply!r} then EOF, got {got!r}"
 
 
+def wait_readable(socks, timeout):
+    """poll(2) (not select: fds may exceed FD_SETSIZE); the readable ones."""
+    p = select.poll()
+    byfd = {}
+    for s in socks:
+        p.register(s, select.POLLIN)
+        byfd[s.fileno()] = s
+    ev = p.poll(max(0, int(timeout * 1000)))
+    return [byfd[fd] for fd, _ in ev]
+
+
+def wait_writable(sock, timeout):
+    p = select.poll()
+    p.register(sock, select.POLLOUT)
+    return bool(p.poll(max(0, int(timeout * 1000))))
+
+
 def assert_silent(sock, secs=0.5):
     """Nothing arrives and the connection stays open for secs."""
-    r, _, _ = select.select([sock], [], [], secs)
-    if r:
+    if wait_readable([sock], secs):
         sock.settimeout(1.0)
         try:
             data = sock.recv(4096, socket.MSG_PEEK)
@@ -347,7 +363,7 @@ def free_port(host):
 
 class Server:
     def __init__(self, argv, log, pass_fds, nlisten, reference_port=None,
-                 reference_host=None):
+                 reference_host=None, preexec_fn=None):
         self.argv = argv
         self.log = log
         self.socks = []
@@ -355,7 +371,7 @@ class Server:
         self.listeners = []     # [(addr, port)]
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, pass_fds=pass_fds)
+            stderr=subprocess.PIPE, pass_fds=pass_fds, preexec_fn=preexec_fn)
         self.pid = self.proc.pid
         if log is not None:
             log.close_write()
@@ -511,7 +527,7 @@ class Server:
 
 
 def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
-           nlisten=None, log_style="eq"):
+           nlisten=None, log_style="eq", preexec_fn=None):
     """Start transitd (or the reference) and wait until it listens.
 
     ports: --port values (default one listener on 127.0.0.1, kernel port)
@@ -520,6 +536,7 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
     args: a complete argument list instead (then pass nlisten; the string
           "{LOGFD}" in it is replaced by the log pipe's fd number)
     log_style: "eq" (--log-fd=N) or "sep" (--log-fd N)
+    preexec_fn: run in the child before exec (e.g. to set rlimits)
     """
     lp = LogPipe() if log else None
     pass_fds = (lp.w,) if lp else ()
@@ -540,7 +557,8 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
     if args is not None:
         argv = [binary] + [a.replace("{LOGFD}", str(lp.w) if lp else "")
                            for a in args]
-        return Server(argv, lp, pass_fds, nlisten if nlisten is not None else 1)
+        return Server(argv, lp, pass_fds, nlisten if nlisten is not None else 1,
+                      preexec_fn=preexec_fn)
     argv = [binary] + [f"--port={p}" for p in ports]
     if blur is not None:
         argv.append(f"--blur-usage={blur}")
@@ -549,7 +567,8 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
             argv.append(f"--log-fd={lp.w}")
         else:
             argv += ["--log-fd", str(lp.w)]
-    return Server(argv, lp, pass_fds, len(ports) if nlisten is None else nlisten)
+    return Server(argv, lp, pass_fds, len(ports) if nlisten is None else nlisten,
+                  preexec_fn=preexec_fn)
 
 
 @pytest.fixture

@@ -40,6 +40,9 @@ BAD_LINES = {
     "token63": b"please relay " + TOK[:63].encode() + b"\n",
     "token65": b"please relay " + TOK.encode() + b"a\n",
     "side15": b"please relay " + TOK.encode() + b" for side 0123456789abcde\n",
+    "side17": b"please relay " + TOK.encode() + b" for side 0123456789abcdef0\n",
+    "for_side_no_side": b"please relay " + TOK.encode() + b" for side \n",
+    "uppercase_verb": b"PLEASE RELAY " + TOK.encode() + b"\n",
     "extra_space": b"please relay  " + TOK.encode() + b"\n",
     "trailing_space": b"please relay " + TOK.encode() + b" \n",
     "extra_space_sided": b"please relay " + TOK.encode() + b" for side  0123456789abcdef\n",
@@ -155,3 +158,23 @@ def test_partial_handshake_then_close_is_empty(server):
     s.close()
     recs = server.log.wait(1)
     assert [r["mood"] for r in recs] == ["empty"]
+
+
+def test_token_and_side_are_word_characters(server):
+    tok = "Ab_9" * 16
+    a = server.client(tok, "Z_z_" * 4)
+    b = server.client(tok, "q_Q_" * 4)
+    expect_ok(a)
+    expect_ok(b)
+
+
+def test_tokens_are_case_sensitive(server):
+    tok = new_token()
+    a = server.client(tok)
+    b = server.client(tok.upper())
+    assert_silent(a, 0.3)
+    assert_silent(b, 0.01)
+    c = server.client(tok.upper())
+    expect_ok(b)
+    expect_ok(c)
+    assert_silent(a, 0.1)

@@ -1,13 +1,12 @@
 """Matching by token and side; redundant waiters; tokens forgotten."""
 
-import select
 import time
 
 import pytest
 
 from conftest import (REFERENCE, SOCK_TIMEOUT, assert_silent,
                       expect_closed_with, expect_ok, new_side, new_token,
-                      read_to_eof, recv_exact)
+                      read_to_eof, recv_exact, wait_readable)
 
 
 def split_winner(socks, timeout=SOCK_TIMEOUT):
@@ -18,8 +17,7 @@ def split_winner(socks, timeout=SOCK_TIMEOUT):
     while len(first) < len(socks):
         left = deadline - time.monotonic()
         assert left > 0, f"only {len(first)} of {len(socks)} answered"
-        r, _, _ = select.select([s for s in socks if s not in first], [], [],
-                                left)
+        r = wait_readable([s for s in socks if s not in first], left)
         for s in r:
             try:
                 first[s] = s.recv(3)

@@ -1,8 +1,8 @@
 """Impatience, relaying, close orders, usage records of pairs, volume."""
 
 import hashlib
-import select
 import socket
+import struct
 import threading
 import time
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import (IMPATIENT_MOOD, REFERENCE, SOCK_TIMEOUT, assert_silent,
                       expect_closed_with, expect_ok, handshake, new_side,
                       new_token, pattern, read_to_eof, recv_exact,
-                      send_in_chunks, sha)
+                      send_in_chunks, sha, wait_writable)
 
 
 # -- impatience --------------------------------------------------------------
@@ -121,6 +121,36 @@ def test_close_order_and_single_happy_record(server, closer):
         assert t0 - 0.5 <= rec["started"] <= time_after
 
 
+@pytest.mark.parametrize("closer", ["first", "second"])
+def test_close_flushes_queued_data(server, closer):
+    """x sends 16 MiB to a y that is not reading yet, then closes at once:
+    y must still get every byte, then EOF."""
+    a, b = server.pair()
+    x, y = (a, b) if closer == "first" else (b, a)
+    data = pattern(16, 16 << 20)
+    done = {}
+
+    def send_and_close():
+        try:
+            send_in_chunks(x, data)
+            done["sent"] = True
+        except Exception as e:
+            done["error"] = repr(e)
+        finally:
+            x.close()
+
+    t = threading.Thread(target=send_and_close, daemon=True)
+    t.start()
+    time.sleep(0.5)                  # y is stalled; x blocks in send
+    got = read_to_eof(y, timeout=30)
+    t.join(10)
+    assert done.get("sent"), done
+    assert len(got) == len(data), f"got {len(got)} of {len(data)} bytes"
+    assert sha(got) == sha(data)
+    rec = server.log.wait(1)[0]
+    assert rec["mood"] == "happy" and rec["total_bytes"] == len(data)
+
+
 def test_server_closes_partner_without_half_close(server):
     a, b = server.pair()
     a.shutdown(socket.SHUT_WR)       # half-close by a
@@ -211,7 +241,7 @@ def test_stalled_receiver_applies_backpressure(server):
         try:
             pushed += a.send(mv[pushed:pushed + (256 << 10)])
         except BlockingIOError:
-            select.select([], [a], [], 0.05)
+            wait_writable(a, 0.05)
         if not REFERENCE and int(time.monotonic() * 10) % 5 == 0:
             max_rss = max(max_rss, server.rss_kib())
     assert pushed < limit, "sender was never slowed down: no backpressure"
@@ -258,3 +288,106 @@ def test_200_concurrent_pairs(server):
     assert len(server.log.records) == npairs
     assert sorted(r["total_bytes"] for r in recs) == \
         sorted(x + y for x, y in sizes)
+
+
+# -- edge cases around pairing and closing -------------------------------------
+
+@pytest.mark.transitd_only
+def test_completing_handshake_followed_by_a_lot_of_data(server):
+    tok = new_token()
+    a = server.client(tok, new_side())
+    assert_silent(a, 0.2)
+    b = server.connect()
+    data = pattern(99, 4 << 20)
+    t = threading.Thread(target=lambda: b.sendall(handshake(tok, new_side())
+                                                  + data), daemon=True)
+    t.start()
+    expect_ok(a)
+    got = recv_exact(a, len(data), timeout=30)
+    t.join(10)
+    expect_ok(b)
+    assert sha(got) == sha(data)
+
+
+def test_completing_handshake_then_immediate_close(server):
+    tok = new_token()
+    a = server.client(tok, new_side())
+    assert_silent(a, 0.2)
+    b = server.connect()
+    b.sendall(handshake(tok, new_side()))
+    b.close()
+    assert read_to_eof(a) == b"ok\n"
+    recs = server.log.wait(1)
+    server.log.settle(0.3)
+    assert server.log.moods() == ["happy"]
+    assert recs[0]["total_bytes"] == 0
+
+
+@pytest.mark.transitd_only
+def test_completing_handshake_data_then_close(server):
+    tok = new_token()
+    a = server.client(tok)
+    assert_silent(a, 0.2)
+    b = server.connect()
+    b.sendall(handshake(tok) + b"last words")
+    b.close()
+    assert read_to_eof(a) == b"ok\nlast words"
+    assert server.log.wait(1)[0]["total_bytes"] == 10
+
+
+@pytest.mark.parametrize("who", ["first", "second"])
+def test_reset_while_paired(server, who):
+    a, b = server.pair()
+    a.sendall(b"abc")
+    assert recv_exact(b, 3) == b"abc"
+    x, y = (a, b) if who == "first" else (b, a)
+    x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                 struct.pack("ii", 1, 0))
+    x.close()                        # sends RST
+    assert read_to_eof(y) == b""
+    rec = server.log.wait(1)[0]
+    server.log.settle(0.3)
+    assert server.log.moods() == ["happy"]
+    assert rec["total_bytes"] == 3
+
+
+def test_reset_while_waiting_is_lonely(server):
+    a = server.client(new_token(), new_side())
+    assert_silent(a, 0.2)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    a.close()
+    assert [r["mood"] for r in server.log.wait(1)] == ["lonely"]
+
+
+def test_lonely_waiter_token_reusable(server):
+    tok = new_token()
+    a = server.client(tok)
+    assert_silent(a, 0.2)
+    a.close()
+    server.log.wait(1, mood="lonely")
+    b = server.client(tok)
+    assert_silent(b, 0.3)
+    c = server.client(tok)
+    expect_ok(b)
+    expect_ok(c)
+
+
+@pytest.mark.transitd_only
+def test_sigterm_with_stalled_pair_exits_promptly(server):
+    a, b = server.pair()
+    a.setblocking(False)
+    data = pattern(3, 32 << 20)
+    pushed = 0
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end and pushed < len(data):
+        try:
+            pushed += a.send(memoryview(data)[pushed:pushed + (256 << 10)])
+        except BlockingIOError:
+            wait_writable(a, 0.05)
+    # b never reads: transitd holds undeliverable data for b
+    t0 = time.monotonic()
+    assert server.signal_and_wait(timeout=5) == 0
+    assert time.monotonic() - t0 < 5
+    recs = server.log.drain_to_eof()
+    assert [r["mood"] for r in recs] == ["happy"]
+    assert 0 < recs[0]["total_bytes"] <= pushed

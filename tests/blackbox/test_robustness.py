@@ -2,6 +2,7 @@
 
 import os
 import random
+import resource
 import signal
 import socket
 import time
@@ -153,3 +154,87 @@ def test_dual_stack_listener(start_server):
     assert read_to_eof(a) == b""
     rec = server.log.wait(1)[0]
     assert rec["mood"] == "happy" and rec["total_bytes"] == 16
+
+
+def _raise_nofile(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= n:
+        return
+    if hard != resource.RLIM_INFINITY and hard < n:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {n}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
+
+
+def test_more_than_1024_connections(server):
+    """fds above FD_SETSIZE must work (no select(2) limits)."""
+    _raise_nofile(3000)
+    idle = []
+    for _ in range(1100):
+        idle.append(server.connect())
+    a, b = _check_pair(server)
+    c, d = _check_pair(server)
+    for s in idle:
+        assert_silent(s, 0.0)
+    for s in idle:
+        s.close()
+    a.close()
+    assert read_to_eof(b) == b""
+    if not REFERENCE:
+        server.log.wait(1100, mood="empty", timeout=20)
+        server.log.wait(1, mood="happy")
+
+
+@pytest.mark.transitd_only
+def test_out_of_file_descriptors(start_server):
+    """With few fds, a flood of connections must not kill or wedge the
+    relay; once they are gone it serves again."""
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+    server = start_server(preexec_fn=low_nofile)
+    flood = []
+    for _ in range(80):
+        s = socket.socket()
+        s.settimeout(2)
+        try:
+            s.connect(("127.0.0.1", server.port))
+        except OSError:
+            s.close()
+            break
+        flood.append(s)
+    time.sleep(0.5)
+    assert server.alive()
+    # the relay must not spin on the CPU while it cannot accept
+    with open(f"/proc/{server.pid}/stat") as f:
+        t1 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    time.sleep(1.0)
+    with open(f"/proc/{server.pid}/stat") as f:
+        t2 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert (t2 - t1) / ticks < 0.5, "transitd busy-loops when out of fds"
+    for s in flood:
+        s.close()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            _check_pair(server)
+            break
+        except (AssertionError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    assert server.alive()
+
+
+@pytest.mark.transitd_only
+def test_ipv4_and_ipv6_listeners_together(start_server):
+    server = start_server(ports=["tcp:0:interface=127.0.0.1",
+                                 r"tcp:0:interface=\:\:1"])
+    assert [a for a, _ in server.listeners] == ["127.0.0.1", "::1"]
+    tok = new_token()
+    a = server.client(tok, new_side(), index=0)
+    b = server.client(tok, new_side(), index=1)
+    assert b.family == socket.AF_INET6
+    expect_ok(a)
+    expect_ok(b)
+    a.sendall(b"x")
+    assert recv_exact(b, 1) == b"x"

@@ -65,11 +65,11 @@ class Proc:
     def poll(self):
         return self.popen.poll()
 
-    def stdout(self):
-        return read_text(self.stdout_path)
+    def stdout(self, limit=200_000):
+        return read_text(self.stdout_path, limit)
 
-    def stderr(self):
-        return read_text(self.stderr_path)
+    def stderr(self, limit=200_000):
+        return read_text(self.stderr_path, limit)
 
     def describe(self):
         rc = self.popen.poll()
@@ -80,7 +80,7 @@ class Proc:
             "--- stderr ---\n%s\n"
             % (self.name, self.pid,
                "running" if rc is None else "exit status %r" % rc,
-               " ".join(self.argv), self.stdout(), self.stderr())
+               " ".join(self.argv), self.stdout(20_000), self.stderr(20_000))
         )
 
 

@@ -24,7 +24,8 @@ test_good(void **state)
 		int		 backlog;
 	} t[] = {
 		{ "tcp:4001", 4001, "", 0, ENDPOINT_BACKLOG },
-		{ "tcp:4001:interface=\\:\\:", 4001, "::", 1, ENDPOINT_BACKLOG },
+		{ "tcp:4001:interface=\\:\\:", 4001, "::", 1,
+		    ENDPOINT_BACKLOG },
 		{ ENDPOINT_DEFAULT, 4001, "::", 1, ENDPOINT_BACKLOG },
 		{ "tcp:port=4001:interface=127.0.0.1:backlog=5", 4001,
 		    "127.0.0.1", 0, 5 },
@@ -81,6 +82,8 @@ test_bad(void **state)
 		"tcp:4001:interface=1.2.3.4:backlog=5:extra",
 		"tcp:port=abc",
 		"tcp:4001:port=4002",
+		"tcp:interface=127.0.0.1",
+		"tcp:backlog=5",
 		"tcp:40\n01",
 		"udp\n:4001",
 	};

@@ -19,7 +19,8 @@
 #define H15	"0123456789abcde"
 #define TOK	H16 H16 H16 H16
 #define T63	H16 H16 H16 H15
-#define TOKW	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789__"
+#define TOKW	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+		"abcdefghijklmnopqrstuvwxyz0123456789__"
 #define SIDE	H16
 #define SIDEW	"Side_Of_The_Pair"
 #define PR	"please relay "

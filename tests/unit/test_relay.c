@@ -383,8 +383,7 @@ test_bad(void **state)
 			relay_init(&r);
 			relay_conn_init(&w, 1, 1000.0);
 			relay_conn_init(&c, 2, 1002.5);
-			/* A waiter with the same side: the bad line must
-			 * not pair with it, good or not. */
+			/* A same-side waiter, which nothing here may pair. */
 			hello(&r, &w, TOKA, S1, "", 1001.0);
 			nacts = 0;
 			input(&r, &c, t[i], strlen(t[i]), 1003.0);
@@ -667,7 +666,8 @@ test_happy(void **state)
 			assert_ptr_equal(acts[k].conn, y);
 			k = find(RELAY_RECORD, NULL);
 			assert_true(k != -1);
-			check_rec(&acts[k].rec, "happy", 1000.0, 10.0, 2.5, 123);
+			check_rec(&acts[k].rec, "happy", 1000.0, 10.0, 2.5,
+			    123);
 			assert_int_equal(x->state, RELAY_DONE);
 			assert_int_equal(r.npaired, 0);
 			nacts = 0;
