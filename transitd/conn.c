@@ -28,6 +28,7 @@
 #define CONN_READ_BUF	16384	/* one read before pairing */
 #define CONN_LOOPS	8	/* reads per wake-up, for fairness */
 #define CONN_LINGER_S	5	/* wait for the client's FIN this long */
+#define CONN_FLUSH_S	60	/* a closing conn's reader may stall this long */
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
@@ -164,7 +165,7 @@ conn_flush(struct conn *c)
 			goto fail;
 		if ((c->flags & CONN_CLOSING) && c->timer != NULL) {
 			/* Progress: a slow reader keeps its tail. */
-			struct timeval tv = { CONN_LINGER_S * 12, 0 };
+			struct timeval tv = { CONN_FLUSH_S, 0 };
 			evtimer_add(c->timer, &tv);
 		}
 	}
@@ -192,10 +193,10 @@ conn_close_soon(struct conn *c)
 	if (c->peer != NULL && c->peer->peer == c)
 		c->peer->peer = NULL;
 	c->peer = NULL;
-	/* A closing conn with bytes to flush gets a minute per progress. */
+	/* A closing conn with bytes to flush must keep making progress. */
 	if (c->out.len > 0 &&
 	    (c->timer = evtimer_new(c->srv->base, conn_linger_cb, c)) != NULL) {
-		struct timeval tv = { CONN_LINGER_S * 12, 0 };
+		struct timeval tv = { CONN_FLUSH_S, 0 };
 		evtimer_add(c->timer, &tv);
 	}
 	conn_flush(c);

@@ -34,7 +34,8 @@ struct handshake {
  * without completing the line, HANDSHAKE_BAD when a bad line ended, or
  * HANDSHAKE_TOOLONG when the line passed HANDSHAKE_MAX_LINE bytes. Any
  * split of the same stream gives the same result. After a result other
- * than HANDSHAKE_PARTIAL the state is final and further calls return it.
+ * than HANDSHAKE_PARTIAL the state is final: further calls return the
+ * same error again, or 0 after a good line (no byte is handshake any more).
  */
 int	handshake_parse(struct handshake *, const char *buf, size_t len);
 

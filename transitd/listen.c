@@ -37,6 +37,16 @@ listen_open(const struct endpoint *ep, int *port, char *err, size_t errlen)
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
+	if (fd == -1 && errno == EAFNOSUPPORT && ep->family6 &&
+	    strcmp(ep->interface, "::") == 0) {
+		/* No IPv6 on this host: "::" still means every address. */
+		struct endpoint ep4 = *ep;
+
+		freeaddrinfo(ai);
+		ep4.family6 = 0;
+		ep4.interface[0] = '\0';
+		return (listen_open(&ep4, port, err, errlen));
+	}
 	if (fd == -1)
 		goto fail;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);

@@ -57,9 +57,9 @@ logjson_print_cb(void *ctx, const char *s, size_t len)
 }
 
 static void
-logjson_key(yajl_gen g, const char *key)
+logjson_string(yajl_gen g, const char *s)
 {
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
 static void
@@ -84,19 +84,19 @@ logjson_format(const struct usage_rec *rec, char *buf, size_t len)
 		return (-1);
 	yajl_gen_config(g, yajl_gen_print_callback, logjson_print_cb, &o);
 	yajl_gen_map_open(g);
-	logjson_key(g, "started");
+	logjson_string(g, "started");
 	logjson_double(g, rec->started);
-	logjson_key(g, "total_time");
+	logjson_string(g, "total_time");
 	logjson_double(g, rec->total_time);
-	logjson_key(g, "waiting_time");
+	logjson_string(g, "waiting_time");
 	if (rec->has_waiting)
 		logjson_double(g, rec->waiting_time);
 	else
 		yajl_gen_null(g);
-	logjson_key(g, "total_bytes");
+	logjson_string(g, "total_bytes");
 	yajl_gen_integer(g, (long long)rec->total_bytes);
-	logjson_key(g, "mood");
-	logjson_key(g, rec->mood);
+	logjson_string(g, "mood");
+	logjson_string(g, rec->mood);
 	yajl_gen_map_close(g);
 	yajl_gen_free(g);
 	if (o.overflow || o.n + 1 >= len)
