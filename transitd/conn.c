@@ -144,26 +144,22 @@ conn_flush(struct conn *c)
 {
 	ssize_t	 n;
 
-	while (c->pendlen > 0) {
-		n = write(c->fd, c->pend, c->pendlen);
+	/* The reply ("ok\n", ...) goes before any relayed byte. */
+	while (c->pendlen > 0 || c->out.len > 0) {
+		if (c->pendlen > 0)
+			n = write(c->fd, c->pend, c->pendlen);
+		else
+			n = pump_drain(&c->out, c->fd);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			goto out;
 		if (n <= 0)
 			goto fail;
-		c->pend += n;
-		c->pendlen -= n;
-	}
-	while (c->out.len > 0) {
-		n = pump_drain(&c->out, c->fd);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			goto out;
-		if (n <= 0)
-			goto fail;
-		if ((c->flags & CONN_CLOSING) && c->timer != NULL) {
+		if (c->pendlen > 0) {
+			c->pend += n;
+			c->pendlen -= n;
+		} else if ((c->flags & CONN_CLOSING) && c->timer != NULL) {
 			/* Progress: a slow reader keeps its tail. */
 			struct timeval tv = { CONN_FLUSH_S, 0 };
 			evtimer_add(c->timer, &tv);
