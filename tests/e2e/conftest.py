@@ -176,6 +176,29 @@ def wait_for_stderr_line(proc, regex, timeout=STARTUP_TIMEOUT):
                 % (proc.name, regex, timeout, proc.describe()))
 
 
+def start_on_free_port(procs, name, what, workdir, argv_for, **kwargs):
+    """Start argv_for(port) in workdir on a free port until it accepts.
+
+    Returns (port, proc); retries on a new port in case the picked one got
+    taken, and fails with the last attempt's output if none came up.
+    """
+    last = None
+    for attempt in range(3):  # retry in case the picked port got taken
+        port = free_port()
+        p = procs.start("%s%d" % (name, attempt), argv_for(port), cwd=workdir,
+                        **kwargs)
+        last = p
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                with socket.create_connection((LOOPBACK, port), timeout=1.0):
+                    return port, p
+            except OSError:
+                time.sleep(0.1)
+        procs.stop(p)
+    pytest.fail("%s did not come up\n%s" % (what, last.describe()))
+
+
 # --------------------------------------------------------------------------
 # fixtures
 # --------------------------------------------------------------------------
@@ -197,26 +220,12 @@ def mailbox(procs, tmp_path):
     """
     workdir = tmp_path / "mailbox"
     workdir.mkdir()
-    last = None
-    for attempt in range(3):  # retry in case the picked port got taken
-        port = free_port()
-        p = procs.start(
-            "mailbox%d" % attempt,
-            [TWIST, "wormhole-mailbox",
-             "--port", "tcp:%d:interface=%s" % (port, LOOPBACK),
-             "--channel-db", str(workdir / "channel.sqlite")],
-            cwd=workdir,
-        )
-        last = p
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline and p.poll() is None:
-            try:
-                with socket.create_connection((LOOPBACK, port), timeout=1.0):
-                    return "ws://%s:%d/v1" % (LOOPBACK, port)
-            except OSError:
-                time.sleep(0.1)
-        procs.stop(p)
-    pytest.fail("mailbox server did not come up\n%s" % last.describe())
+    port, _ = start_on_free_port(
+        procs, "mailbox", "mailbox server", workdir,
+        lambda port: [TWIST, "wormhole-mailbox",
+                      "--port", "tcp:%d:interface=%s" % (port, LOOPBACK),
+                      "--channel-db", str(workdir / "channel.sqlite")])
+    return "ws://%s:%d/v1" % (LOOPBACK, port)
 
 
 class Relay:
@@ -275,25 +284,10 @@ def _start_transitd(procs, log_path, fd):
 def _start_reference_relay(procs, tmp_path, log_path, fd):
     workdir = tmp_path / "refrelay"
     workdir.mkdir()
-    last = None
-    for attempt in range(3):  # retry in case the picked port got taken
-        port = free_port()
-        p = procs.start(
-            "transitrelay%d" % attempt,
-            [TWIST, "transitrelay",
-             "--port=tcp:%d:interface=%s" % (port, LOOPBACK),
-             "--log-fd=%d" % fd],
-            pass_fds=(fd,),
-            cwd=workdir,
-        )
-        last = p
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline and p.poll() is None:
-            try:
-                with socket.create_connection((LOOPBACK, port), timeout=1.0):
-                    return Relay("reference", port, p, log_path)
-            except OSError:
-                time.sleep(0.1)
-        procs.stop(p)
-    pytest.fail("reference transit relay did not come up\n%s"
-                % last.describe())
+    port, p = start_on_free_port(
+        procs, "transitrelay", "reference transit relay", workdir,
+        lambda port: [TWIST, "transitrelay",
+                      "--port=tcp:%d:interface=%s" % (port, LOOPBACK),
+                      "--log-fd=%d" % fd],
+        pass_fds=(fd,))
+    return Relay("reference", port, p, log_path)
