@@ -27,7 +27,7 @@ struct server_loop {
 	struct evconnlistener	*listeners[OPTS_PORTS_MAX];
 	size_t			 nlisteners;
 	struct event		*resume;	/* accept again after EMFILE */
-	struct event		*sigint, *sigterm;
+	struct event		*sigint, *sigterm, *sighup;
 	int			 stopped;
 };
 
@@ -101,6 +101,16 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	sl->nlisteners = 0;
 	conn_end_all(&sl->srv);
 	event_base_loopbreak(sl->srv.base);
+}
+
+/* SIGHUP must not kill a relay (log rotation sends it); nothing to reload. */
+static void
+server_sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_msg("SIGHUP: nothing to reload; still serving");
 }
 
 /* Raise the soft descriptor limit to the hard one: each pair needs 2+. */
@@ -179,6 +189,8 @@ server_run(const struct opts *o)
 	    (sl->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb,
 	    sl)) == NULL ||
 	    (sl->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb,
+	    sl)) == NULL ||
+	    (sl->sighup = evsignal_new(srv->base, SIGHUP, server_sighup_cb,
 	    sl)) == NULL) {
 		log_msg("cannot start the event loop");
 		goto out;
@@ -192,6 +204,7 @@ server_run(const struct opts *o)
 		goto out;
 	evsignal_add(sl->sigint, NULL);
 	evsignal_add(sl->sigterm, NULL);
+	evsignal_add(sl->sighup, NULL);
 	if (event_base_dispatch(srv->base) == -1)
 		log_msg("event loop failed");
 	else
@@ -207,6 +220,8 @@ out:
 		event_free(sl->sigint);
 	if (sl->sigterm != NULL)
 		event_free(sl->sigterm);
+	if (sl->sighup != NULL)
+		event_free(sl->sighup);
 	if (sl->resume != NULL)
 		event_free(sl->resume);
 	if (srv->reaper != NULL)

@@ -127,6 +127,22 @@ def test_sigterm_idle_server(server):
     assert server.log.drain_to_eof() == []
 
 
+@pytest.mark.transitd_only
+def test_sighup_keeps_serving(server):
+    """SIGHUP (as log rotation sends it) neither kills the relay nor drops
+    a live pair."""
+    a, b = _check_pair(server)
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "SIGHUP" not in server.err.text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "SIGHUP" in server.err.text()
+    assert server.alive()
+    a.sendall(b"still here")
+    assert recv_exact(b, 10) == b"still here"
+    c, d = _check_pair(server)
+
+
 def test_ipv6_loopback(start_server):
     server = start_server(ports=[r"tcp:0:interface=\:\:1"])
     assert server.listeners[0][0] == "::1"
