@@ -398,10 +398,8 @@ conn_end_all(struct server *srv)
 {
 	struct conn	*c;
 
-	while ((c = TAILQ_FIRST(&srv->conns)) != NULL) {
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		conn_ended(c);
-		conn_kill(c);
-	}
 }
 
 void

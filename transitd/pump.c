@@ -119,13 +119,17 @@ pump_put(struct pump *p, const void *data, size_t len)
 		}
 		if (n > 0)
 			p->len += n;
+		if (n >= 0)
+			errno = ENOBUFS;
 		return (-1);
 	}
 	if (p->off > 0 && p->len > 0)
 		memmove(p->buf, p->buf + p->off, p->len);
 	p->off = 0;
-	if (len > p->cap - p->len)
+	if (len > p->cap - p->len) {
+		errno = ENOBUFS;
 		return (-1);
+	}
 	memcpy(p->buf + p->len, data, len);
 	p->len += len;
 	return (0);
