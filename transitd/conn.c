@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "db.h"
 #include "log.h"
 #include "logjson.h"
 
@@ -232,6 +233,8 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 			usage_blur(&rec, srv->blur);
 			if (srv->log != NULL)
 				logjson_write(srv->log, &rec);
+			if (srv->db != NULL)
+				db_record(srv->db, &rec);
 			break;
 		}
 	}
@@ -400,6 +403,19 @@ conn_end_all(struct server *srv)
 
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		conn_ended(c);
+}
+
+void
+conn_current(struct server *srv, struct db_current *cur)
+{
+	struct conn	*c;
+
+	cur->connected = srv->relay.npaired;
+	cur->waiting = srv->relay.ntokens;
+	cur->incomplete_bytes = 0;
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (c->rc.state == RELAY_PAIRED)
+			cur->incomplete_bytes += c->rc.bytes;
 }
 
 void

@@ -16,6 +16,8 @@
 struct event;
 struct event_base;
 struct logjson;
+struct db;
+struct db_current;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -23,6 +25,7 @@ struct server {
 	struct event_base	*base;
 	struct relay		 relay;
 	struct logjson		*log;		/* NULL: no --log-fd */
+	struct db		*db;		/* NULL: no --usage-db */
 	unsigned long		 blur;		/* --blur-usage, 0: none */
 	uint64_t		 next_id;
 	struct conn_list	 conns;		/* open */
@@ -56,6 +59,8 @@ double	conn_now(void);
 int	conn_accept(struct server *, int fd);
 /* End every connection, each with its usage record (server stopping). */
 void	conn_end_all(struct server *);
+/* Fill the live counts of the database's current row. */
+void	conn_current(struct server *, struct db_current *);
 /* Free the connections closed since the last call. */
 void	conn_reap(struct server *);
 

@@ -104,6 +104,13 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 			o->blur_usage = v;
 			break;
 		case OPT_USAGE_DB:
+			if (*optarg == '\0') {
+				snprintf(err, errlen, "--usage-db needs a file "
+				    "name");
+				return (-1);
+			}
+			o->usage_db = optarg;
+			break;
 		case 'w':
 		case 'u':
 			snprintf(err, errlen, "--%s: not supported yet",

@@ -16,6 +16,7 @@ struct opts {
 	size_t		 nports;
 	int		 log_fd;		/* -1: none */
 	unsigned long	 blur_usage;		/* 0: none */
+	const char	*usage_db;		/* NULL: none */
 	int		 help;
 	int		 version;
 };

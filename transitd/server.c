@@ -15,12 +15,15 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "db.h"
 #include "listen.h"
 #include "log.h"
 #include "logjson.h"
 #include "server.h"
 
 #define SERVER_ACCEPT_PAUSE_S	1
+#define SERVER_CURRENT_S	300	/* current row; Munin calls it stale after */
+#define SERVER_DB_FLUSH_S	10	/* at exit, retry a refusing database */
 
 struct server_loop {
 	struct server		 srv;
@@ -28,6 +31,8 @@ struct server_loop {
 	size_t			 nlisteners;
 	struct event		*resume;	/* accept again after EMFILE */
 	struct event		*sigint, *sigterm, *sighup;
+	struct event		*current;	/* rewrite the current row */
+	int64_t			 rebooted;
 	int			 stopped;
 };
 
@@ -74,6 +79,28 @@ server_resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < sl->nlisteners; i++)
 		evconnlistener_enable(sl->listeners[i]);
+}
+
+/* Queue the database's current row. */
+static void
+server_current(struct server_loop *sl)
+{
+	struct db_current	 cur;
+
+	if (sl->srv.db == NULL)
+		return;
+	conn_current(&sl->srv, &cur);
+	cur.rebooted = sl->rebooted;
+	cur.updated = (int64_t)conn_now();
+	db_current(sl->srv.db, &cur);
+}
+
+static void
+server_current_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	server_current(arg);
 }
 
 static void
@@ -200,6 +227,23 @@ server_run(const struct opts *o)
 		log_msg("out of memory");
 		goto out;
 	}
+	sl->rebooted = (int64_t)conn_now();
+	if (o->usage_db != NULL) {
+		char err[512];
+		struct timeval tv = { SERVER_CURRENT_S, 0 };
+
+		if ((srv->db = db_open(o->usage_db, sl->rebooted, err,
+		    sizeof err)) == NULL) {
+			log_msg("usage db %s: %s", o->usage_db, err);
+			goto out;
+		}
+		if ((sl->current = event_new(srv->base, -1, EV_PERSIST,
+		    server_current_cb, sl)) == NULL) {
+			log_msg("out of memory");
+			goto out;
+		}
+		evtimer_add(sl->current, &tv);
+	}
 	if (server_listen(sl, o) == -1)
 		goto out;
 	evsignal_add(sl->sigint, NULL);
@@ -214,6 +258,9 @@ out:
 		evconnlistener_free(sl->listeners[i]);
 	conn_end_all(srv);
 	conn_reap(srv);
+	if (rv == 0)
+		server_current(sl);
+	db_close(srv->db, SERVER_DB_FLUSH_S);
 	logjson_free(srv->log);
 	relay_free(&srv->relay);
 	if (sl->sigint != NULL)
@@ -224,6 +271,8 @@ out:
 		event_free(sl->sighup);
 	if (sl->resume != NULL)
 		event_free(sl->resume);
+	if (sl->current != NULL)
+		event_free(sl->current);
 	if (srv->reaper != NULL)
 		event_free(srv->reaper);
 	if (srv->base != NULL)

@@ -14,6 +14,7 @@
 
 static const char	 transitd_usage[] =
 "usage: transitd [--port=ENDPOINT]... [--log-fd=N] [--blur-usage=SECONDS]\n"
+"                [--usage-db=FILE]\n"
 "\n"
 "A magic-wormhole transit relay: pairs clients that send the same token\n"
 "and relays bytes between them.\n"
@@ -22,7 +23,7 @@ static const char	 transitd_usage[] =
 "                            tcp:4001:interface=\\:\\: (IPv4 and IPv6)\n"
 "      --log-fd=N            write one JSON usage line per record to fd N\n"
 "      --blur-usage=SECONDS  round times and sizes in usage records\n"
-"      --usage-db=FILE       SQLite usage database (not supported yet)\n"
+"      --usage-db=FILE       record usage in an SQLite database\n"
 "  -w, --websocket=ENDPOINT  WebSocket listener (not supported yet)\n"
 "  -u, --websocket-url=URL   its public URL (not supported yet)\n"
 "  -h, --help                print this and exit\n"

@@ -73,15 +73,13 @@ def test_address_in_use_exit_1(transitd_bin):
 
 
 @pytest.mark.parametrize("args", [
-    ["--usage-db=/nonexistent-dir/usage.sqlite"],
-    ["--usage-db", "/nonexistent-dir/usage.sqlite"],
     ["--websocket=tcp:0:interface=127.0.0.1"],
     ["--websocket", "tcp:0:interface=127.0.0.1"],
     ["--websocket-url=ws://127.0.0.1:4002/"],
     ["--websocket-url", "ws://127.0.0.1:4002/"],
     ["-w", "tcp:0:interface=127.0.0.1"],
     ["-u", "ws://127.0.0.1:4002/"],
-], ids=["db_eq", "db_sep", "ws_eq", "ws_sep", "wsurl_eq", "wsurl_sep", "w",
+], ids=["ws_eq", "ws_sep", "wsurl_eq", "wsurl_sep", "w",
         "u"])
 def test_not_supported_yet(transitd_bin, args, tmp_path):
     r = run(transitd_bin, GOOD_PORT, *args)

@@ -51,8 +51,10 @@ static const struct ocase cases[] = {
 	{ { "--port=bogus" }, -1, { NULL }, 0, 0, 0, 0, NULL },
 	{ { "--port=tcp:40\n01" }, -1, { NULL }, 0, 0, 0, 0, NULL },
 	{ { "--port=tcp:4001", "extra" }, -1, { NULL }, 0, 0, 0, 0, NULL },
-	{ { "--usage-db=x" }, -1, { NULL }, 0, 0, 0, 0,
-	    "not supported yet" },
+	{ { "--usage-db=x" }, 0, { ENDPOINT_DEFAULT }, -1, 0, 0, 0, NULL },
+	{ { "--usage-db", "y", "-p", "tcp:0" }, 0, { "tcp:0" }, -1, 0, 0, 0,
+	    NULL },
+	{ { "--usage-db=" }, -1, { NULL }, 0, 0, 0, 0, "file name" },
 	{ { "--websocket=tcp:4002" }, -1, { NULL }, 0, 0, 0, 0,
 	    "not supported yet" },
 	{ { "-w", "tcp:4002" }, -1, { NULL }, 0, 0, 0, 0,
@@ -163,6 +165,25 @@ test_opts_again(void **state)
 }
 
 /* At most OPTS_PORTS_MAX ports are taken. */
+/* --usage-db keeps its file name, in both forms. */
+static void
+test_opts_usage_db(void **state)
+{
+	char		*a1[] = { "transitd", "--usage-db=/var/x.db", NULL };
+	char		*a2[] = { "transitd", "--usage-db", "y.db", NULL };
+	char		*a3[] = { "transitd", NULL };
+	struct opts	 o;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(opts_parse(2, a1, &o, err, sizeof err), 0);
+	assert_string_equal(o.usage_db, "/var/x.db");
+	assert_int_equal(opts_parse(3, a2, &o, err, sizeof err), 0);
+	assert_string_equal(o.usage_db, "y.db");
+	assert_int_equal(opts_parse(1, a3, &o, err, sizeof err), 0);
+	assert_null(o.usage_db);
+}
+
 static void
 test_opts_many(void **state)
 {
@@ -197,6 +218,7 @@ main(void)
 		cmocka_unit_test(test_opts),
 		cmocka_unit_test(test_opts_again),
 		cmocka_unit_test(test_opts_many),
+		cmocka_unit_test(test_opts_usage_db),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
