@@ -54,6 +54,14 @@ struct munin_value {
 	long long	n;
 };
 
+/* The moods the reference's event graphs count, in its order. */
+#define MUNIN_EVENT_FIELDS \
+	{ "happy", "Happy", "Pairs that relayed and ended" }, \
+	{ "errory", "Errory", "Connections with a bad handshake" }, \
+	{ "lonely", "Lonely", "Connections that closed before a partner came" }, \
+	{ "redundant", "Redundant", \
+	    "Waiters dropped when another connection paired" }
+
 static const struct munin_graph munin_graphs[] = {
 	{ "active", MUNIN_ACTIVE, 0,
 	  "Magic-Wormhole Transit Active Channels", "Channels",
@@ -82,33 +90,18 @@ static const struct munin_graph munin_graphs[] = {
 	  "Events Since Reboot",
 	  "Connections ended since the relay started, by mood.", NULL,
 	  "GAUGE", {
-	    { "happy", "Happy", "Pairs that relayed and ended" },
-	    { "errory", "Errory", "Connections with a bad handshake" },
-	    { "lonely", "Lonely",
-	      "Connections that closed before a partner came" },
-	    { "redundant", "Redundant",
-	      "Waiters dropped when another connection paired" } } },
+	    MUNIN_EVENT_FIELDS } },
 	{ "events_alltime", MUNIN_EVENTS, 0,
 	  "Magic-Wormhole Transit Server Events (all time)", "Events",
 	  "Connections ended since the usage database was created, by mood.",
 	  NULL, "GAUGE", {
-	    { "happy", "Happy", "Pairs that relayed and ended" },
-	    { "errory", "Errory", "Connections with a bad handshake" },
-	    { "lonely", "Lonely",
-	      "Connections that closed before a partner came" },
-	    { "redundant", "Redundant",
-	      "Waiters dropped when another connection paired" } } },
+	    MUNIN_EVENT_FIELDS } },
 	{ "rates", MUNIN_RATES, 0,
 	  "Magic-Wormhole Transit Rates", "per ${graph_period}",
 	  "How often connections end, by mood, and how fast finished "
 	  "transfers add to the bytes relayed.", "--base 1000 -l 0",
 	  "DERIVE", {
-	    { "happy", "Happy", "Pairs that relayed and ended" },
-	    { "errory", "Errory", "Connections with a bad handshake" },
-	    { "lonely", "Lonely",
-	      "Connections that closed before a partner came" },
-	    { "redundant", "Redundant",
-	      "Waiters dropped when another connection paired" },
+	    MUNIN_EVENT_FIELDS,
 	    { "bytes", "Bytes", "Bytes relayed by finished transfers" } } },
 };
 #define MUNIN_NGRAPHS	(sizeof munin_graphs / sizeof munin_graphs[0])
