@@ -248,9 +248,12 @@ db_thread(void *arg)
 			pthread_mutex_unlock(&db->lock);
 			return (NULL);
 		}
+		/* New records must not hasten the retry: wait the full time. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += DB_RETRY_S;
-		pthread_cond_timedwait(&db->wake, &db->lock, &ts);
+		while (pthread_cond_timedwait(&db->wake, &db->lock, &ts) !=
+		    ETIMEDOUT)
+			;
 	}
 }
 
