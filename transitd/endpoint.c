@@ -35,8 +35,7 @@ endpoint_vis(char *dst, size_t len, const char *src)
 	return (dst);
 }
 
-/* Parse a whole decimal number in [min, max]. */
-static int
+int
 endpoint_number(const char *s, long min, long max, int *out)
 {
 	char	*end;

@@ -27,6 +27,12 @@ int	endpoint_parse(const char *s, struct endpoint *, char *err,
 	    size_t errlen);
 
 /*
+ * Parse s, a whole decimal number of digits only, in [min, max] (both
+ * within int). Returns 0, or -1 if it is not one.
+ */
+int	endpoint_number(const char *s, long min, long max, int *out);
+
+/*
  * Copy user text src into dst (of len bytes) for a one-line message:
  * control and non-ASCII bytes become \xHH, and it is cut to fit.
  * Returns dst.

@@ -2,10 +2,8 @@
  * opts.c: the command line of twist transitrelay, parsed with
  * getopt_long(3) so that --opt=value, --opt value and -p value all work.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "opts.h"
@@ -28,23 +26,6 @@ static const struct option opts_long[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-/* Parse a whole non-negative decimal number no larger than max. */
-static int
-opts_number(const char *s, unsigned long max, unsigned long *out)
-{
-	char		*end;
-	unsigned long	 v;
-
-	if (*s < '0' || *s > '9')
-		return (-1);
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return (-1);
-	*out = v;
-	return (0);
-}
-
 /* The option's name as the user wrote it, for messages. */
 static const char *
 opts_name(int ch)
@@ -61,8 +42,7 @@ int
 opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 {
 	char		 why[200], vis[128];
-	unsigned long	 v;
-	int		 ch;
+	int		 ch, v;
 
 	memset(o, 0, sizeof *o);
 	o->log_fd = -1;
@@ -86,22 +66,22 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 			o->nports++;
 			break;
 		case OPT_LOG_FD:
-			if (opts_number(optarg, 1000000000, &v) == -1) {
+			if (endpoint_number(optarg, 0, 1000000000, &v) == -1) {
 				snprintf(err, errlen, "--log-fd=%s: not a file "
 				    "descriptor number",
 				    endpoint_vis(vis, sizeof vis, optarg));
 				return (-1);
 			}
-			o->log_fd = (int)v;
+			o->log_fd = v;
 			break;
 		case OPT_BLUR_USAGE:
-			if (opts_number(optarg, 1000000000, &v) == -1) {
+			if (endpoint_number(optarg, 0, 1000000000, &v) == -1) {
 				snprintf(err, errlen, "--blur-usage=%s: not a "
 				    "whole number of seconds",
 				    endpoint_vis(vis, sizeof vis, optarg));
 				return (-1);
 			}
-			o->blur_usage = v;
+			o->blur_usage = (unsigned long)v;
 			break;
 		case OPT_USAGE_DB:
 			if (*optarg == '\0') {
