@@ -6,10 +6,10 @@ set -e
 cd "$(dirname "$0")"
 
 DEPS="build-essential autoconf automake pkg-config
-libevent-dev libsqlite3-dev libyajl-dev libcmocka-dev
+libevent-dev libsqlite3-dev libyajl-dev libcmocka-dev libssl-dev
 python3 python3-pytest sqlite3 procps util-linux clang libclang-rt-14-dev
 magic-wormhole python3-magic-wormhole-mailbox-server
-magic-wormhole-transit-relay munin-node"
+magic-wormhole-transit-relay munin-node python3-websockets python3-autobahn"
 
 if [ "${1:-}" = "--deps" ]; then
 	if [ "$(id -u)" -ne 0 ]; then

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "log.h"
 #include "logjson.h"
+#include "wsconn.h"
 
 #define CONN_READ_BUF	16384	/* one read before pairing */
 #define CONN_LOOPS	8	/* reads per wake-up, for fairness */
@@ -33,7 +34,13 @@
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
-static void	conn_ended(struct conn *);
+static void	conn_tcp_read(struct conn *);
+static int	conn_tcp_reply(struct conn *, const char *);
+static int	conn_tcp_send(struct conn *, const void *, size_t);
+
+static const struct conn_ops conn_tcp_ops = {
+	conn_tcp_read, conn_tcp_reply, conn_tcp_send, PUMP_BUF, NULL
+};
 
 double
 conn_now(void)
@@ -51,7 +58,7 @@ conn_of(struct relay_conn *rc)
 }
 
 /* Add or delete the events so that they match what c waits for. */
-static void
+void
 conn_update(struct conn *c)
 {
 	int	 rd = 0, wr;
@@ -70,6 +77,9 @@ conn_update(struct conn *c)
 		rd = (c->flags & CONN_LINGER) != 0;
 		break;
 	}
+	/* A WebSocket client's pings need room for their pongs. */
+	if (rd && c->ws != NULL && !(c->flags & CONN_LINGER))
+		rd = wsconn_can_read(c);
 	wr = c->pendlen > 0 || c->out.len > 0;
 	if (rd && !(c->flags & CONN_READING))
 		event_add(c->rev, NULL);
@@ -97,6 +107,7 @@ conn_kill(struct conn *c)
 		event_del(c->timer);
 	close(c->fd);
 	pump_free(&c->out);
+	wsconn_free(c);
 	if (c->peer != NULL && c->peer->peer == c)
 		c->peer->peer = NULL;
 	c->peer = NULL;
@@ -106,12 +117,31 @@ conn_kill(struct conn *c)
 	event_active(srv->reaper, EV_READ, 0);
 }
 
+/* A timeout: of a lingering or closing conn, or of a WebSocket upgrade. */
 static void
-conn_linger_cb(evutil_socket_t fd, short what, void *arg)
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)fd;
 	(void)what;
-	conn_kill(arg);
+	if ((c->flags & (CONN_CLOSING | CONN_LINGER)) || c->ws == NULL)
+		conn_kill(c);
+	else
+		wsconn_timeout(c);
+}
+
+/* Arm c's timer for secs. Returns 0, or -1 when out of memory. */
+int
+conn_timer(struct conn *c, int secs)
+{
+	struct timeval	 tv = { secs, 0 };
+
+	if (c->timer == NULL &&
+	    (c->timer = evtimer_new(c->srv->base, conn_timer_cb, c)) == NULL)
+		return (-1);
+	evtimer_add(c->timer, &tv);
+	return (0);
 }
 
 /*
@@ -123,16 +153,12 @@ conn_linger_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_linger(struct conn *c)
 {
-	struct timeval	 tv = { CONN_LINGER_S, 0 };
-
 	if (shutdown(c->fd, SHUT_WR) == -1 ||
-	    (c->timer == NULL &&
-	    (c->timer = evtimer_new(c->srv->base, conn_linger_cb, c)) == NULL)) {
+	    conn_timer(c, CONN_LINGER_S) == -1) {
 		conn_kill(c);
 		return;
 	}
 	c->flags |= CONN_LINGER;
-	evtimer_add(c->timer, &tv);
 	conn_update(c);
 }
 
@@ -140,7 +166,7 @@ conn_linger(struct conn *c)
  * Write the pending reply, then the pump, to c. Returns 0, or -1 when c
  * ended (its socket failed, or it was closing and is done).
  */
-static int
+int
 conn_flush(struct conn *c)
 {
 	ssize_t	 n;
@@ -160,10 +186,9 @@ conn_flush(struct conn *c)
 		if (c->pendlen > 0) {
 			c->pend += n;
 			c->pendlen -= n;
-		} else if ((c->flags & CONN_CLOSING) && c->timer != NULL) {
+		} else if (c->flags & CONN_CLOSING) {
 			/* Progress: a slow reader keeps its tail. */
-			struct timeval tv = { CONN_FLUSH_S, 0 };
-			evtimer_add(c->timer, &tv);
+			conn_timer(c, CONN_FLUSH_S);
 		}
 	}
 	if ((c->flags & (CONN_CLOSING | CONN_LINGER)) == CONN_CLOSING) {
@@ -180,27 +205,31 @@ fail:
 	return (-1);
 }
 
-/* Begin closing c: stop reading, flush what it is owed, linger. */
-static void
+/*
+ * Begin closing c: stop reading, flush what it is owed and its
+ * transport's goodbye, linger.
+ */
+void
 conn_close_soon(struct conn *c)
 {
 	if (c->flags & (CONN_DEAD | CONN_CLOSING))
 		return;
-	c->flags |= CONN_CLOSING;
 	if (c->peer != NULL && c->peer->peer == c)
 		c->peer->peer = NULL;
 	c->peer = NULL;
+	if (c->ops->close != NULL)
+		c->ops->close(c, 0);
+	c->flags |= CONN_CLOSING;
 	/* A closing conn with bytes to flush must keep making progress. */
-	if (c->out.len > 0 &&
-	    (c->timer = evtimer_new(c->srv->base, conn_linger_cb, c)) != NULL) {
-		struct timeval tv = { CONN_FLUSH_S, 0 };
-		evtimer_add(c->timer, &tv);
+	if (c->out.len > 0 && conn_timer(c, CONN_FLUSH_S) == -1) {
+		conn_kill(c);
+		return;
 	}
 	conn_flush(c);
 }
 
 /* Run the core's actions. */
-static void
+void
 conn_run(struct server *srv, struct relay_act *act, size_t nact)
 {
 	struct usage_rec	 rec;
@@ -211,9 +240,12 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 		c = conn_of(act[i].conn);
 		switch (act[i].type) {
 		case RELAY_SEND:
-			c->pend = act[i].line;
-			c->pendlen = strlen(act[i].line);
-			conn_flush(c);
+			if (c->flags & (CONN_CLOSING | CONN_DEAD))
+				break;
+			if (c->ops->reply(c, act[i].line) == -1)
+				conn_ended(c);
+			else
+				conn_flush(c);
 			break;
 		case RELAY_PAIR:
 			p = conn_of(act[i].peer);
@@ -226,6 +258,9 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 			conn_update(p);
 			break;
 		case RELAY_CLOSE:
+			if (act[i].toobig && c->ops->close != NULL &&
+			    !(c->flags & (CONN_CLOSING | CONN_DEAD)))
+				c->ops->close(c, 1);
 			conn_close_soon(c);
 			break;
 		case RELAY_RECORD:
@@ -241,7 +276,7 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 }
 
 /* The client of c is gone (EOF or error): end it and what it implies. */
-static void
+void
 conn_ended(struct conn *c)
 {
 	struct relay_act	 act[RELAY_ACT_MAX];
@@ -254,16 +289,51 @@ conn_ended(struct conn *c)
 	conn_run(c->srv, act, nact);
 }
 
-/* Bytes before pairing go to the core. */
-static void
-conn_read_unpaired(struct conn *c)
+/*
+ * Bytes (or WebSocket payload) that c's client sent before pairing go to
+ * the core; what follows a handshake that made the pair is relayed.
+ */
+void
+conn_input(struct conn *c, const char *buf, size_t len)
 {
 	struct server		*srv = c->srv;
 	struct relay_act	 act[RELAY_ACT_MAX];
-	char			 buf[CONN_READ_BUF];
 	size_t			 nact, used;
-	ssize_t			 n;
-	double			 now;
+	double			 now = conn_now();
+
+	used = relay_input(&srv->relay, &c->rc, buf, len, now, act, &nact);
+	conn_run(srv, act, nact);
+	while (relay_spares(&srv->relay, now, act, &nact))
+		conn_run(srv, act, nact);
+	if (c->rc.state == RELAY_PAIRED && c->peer != NULL && used < len)
+		conn_forward(c, buf + used, len - used);
+}
+
+/*
+ * The client of paired c sent len bytes: count them and queue them for
+ * the peer. Returns 0, or -1 when c or its peer ended.
+ */
+int
+conn_forward(struct conn *c, const void *buf, size_t len)
+{
+	struct conn	*p = c->peer;
+
+	c->rc.bytes += len;
+	if (p->ops->send(p, buf, len) == -1) {
+		log_msg("connection %llu: cannot queue %zu bytes: %s",
+		    (unsigned long long)c->rc.id, len, strerror(errno));
+		conn_ended(c);
+		return (-1);
+	}
+	return (conn_flush(p));
+}
+
+/* A plain client's bytes before pairing. */
+static void
+conn_read_unpaired(struct conn *c)
+{
+	char		 buf[CONN_READ_BUF];
+	ssize_t		 n;
 
 	n = recv(c->fd, buf, sizeof buf, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -272,26 +342,33 @@ conn_read_unpaired(struct conn *c)
 		conn_ended(c);
 		return;
 	}
-	now = conn_now();
-	used = relay_input(&srv->relay, &c->rc, buf, n, now, act, &nact);
-	conn_run(srv, act, nact);
-	while (relay_spares(&srv->relay, now, act, &nact))
-		conn_run(srv, act, nact);
-	if (c->rc.state != RELAY_PAIRED || c->peer == NULL ||
-	    (size_t)n == used) {
+	conn_input(c, buf, n);
+	conn_update(c);
+}
+
+/*
+ * Move bytes from paired c to a peer that frames them (WebSocket):
+ * through memory, at most what one send may take.
+ */
+static void
+conn_read_copy(struct conn *c)
+{
+	char		 buf[PUMP_BUF];
+	size_t		 max = c->peer->ops->send_max;
+	ssize_t		 n;
+
+	if (c->peer->out.len > 0) {
 		conn_update(c);
 		return;
 	}
-	/* What followed the handshake that made the pair is relayed. */
-	c->rc.bytes += n - used;
-	if (pump_put(&c->peer->out, buf + used, n - used) == -1) {
-		log_msg("connection %llu: cannot queue %zd bytes: %s",
-		    (unsigned long long)c->rc.id, n - (ssize_t)used,
-		    strerror(errno));
+	n = recv(c->fd, buf, max < sizeof buf ? max : sizeof buf, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
 		conn_ended(c);
 		return;
 	}
-	if (conn_flush(c->peer) == 0)
+	if (conn_forward(c, buf, n) == 0)
 		conn_update(c);
 }
 
@@ -332,6 +409,37 @@ conn_read_linger(struct conn *c)
 		conn_kill(c);
 }
 
+/* A plain TCP client is readable. */
+static void
+conn_tcp_read(struct conn *c)
+{
+	if (c->rc.state == RELAY_PAIRED && c->peer != NULL) {
+		if (c->peer->ws != NULL)
+			conn_read_copy(c);
+		else
+			conn_read_paired(c);
+	} else if (c->rc.state == RELAY_WAIT_LINE ||
+	    c->rc.state == RELAY_WAIT_PARTNER)
+		conn_read_unpaired(c);
+	else
+		conn_update(c);
+}
+
+/* The reply goes before any relayed byte; it is a static string. */
+static int
+conn_tcp_reply(struct conn *c, const char *line)
+{
+	c->pend = line;
+	c->pendlen = strlen(line);
+	return (0);
+}
+
+static int
+conn_tcp_send(struct conn *c, const void *buf, size_t len)
+{
+	return (pump_put(&c->out, buf, len));
+}
+
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -341,13 +449,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->flags & CONN_LINGER)
 		conn_read_linger(c);
-	else if (c->rc.state == RELAY_PAIRED && c->peer != NULL)
-		conn_read_paired(c);
-	else if (c->rc.state == RELAY_WAIT_LINE ||
-	    c->rc.state == RELAY_WAIT_PARTNER)
-		conn_read_unpaired(c);
 	else
-		conn_update(c);
+		c->ops->read(c);
 }
 
 static void
@@ -359,7 +462,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-conn_accept(struct server *srv, int fd)
+conn_accept(struct server *srv, int fd, int websocket)
 {
 	struct conn	*c;
 	int		 on = 1;
@@ -368,7 +471,10 @@ conn_accept(struct server *srv, int fd)
 		goto fail;
 	c->srv = srv;
 	c->fd = fd;
+	c->ops = &conn_tcp_ops;
 	pump_init(&c->out);
+	if (websocket && wsconn_new(c) == -1)
+		goto fail;
 	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb,
 	    c);
 	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST,
@@ -379,6 +485,10 @@ conn_accept(struct server *srv, int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	relay_conn_init(&c->rc, ++srv->next_id, conn_now());
+	c->rc.ws = websocket;
+	/* A WebSocket client has a while to complete its Upgrade request. */
+	if (websocket && conn_timer(c, WSCONN_UPGRADE_S) == -1)
+		goto fail;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	conn_update(c);
 	return (0);
@@ -390,6 +500,9 @@ fail:
 			event_free(c->rev);
 		if (c->wev != NULL)
 			event_free(c->wev);
+		if (c->timer != NULL)
+			event_free(c->timer);
+		wsconn_free(c);
 		free(c);
 	}
 	close(fd);

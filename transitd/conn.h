@@ -33,8 +33,27 @@ struct server {
 	struct event		*reaper;	/* frees dead after callbacks */
 };
 
+struct conn;
+struct wsconn;
+
+/* What differs between a plain TCP client and a WebSocket one. */
+struct conn_ops {
+	/* The socket is readable. */
+	void	(*read)(struct conn *);
+	/* Queue a reply line of the relay ("ok\n", ...). Returns 0 or -1. */
+	int	(*reply)(struct conn *, const char *line);
+	/* Queue len relayed bytes; they fit. Returns 0, or -1 with errno. */
+	int	(*send)(struct conn *, const void *, size_t);
+	/* Most relayed bytes one send may take while out is empty. */
+	size_t	  send_max;
+	/* The relay ends the connection: queue a goodbye, if any. */
+	void	(*close)(struct conn *, int toobig);
+};
+
 struct conn {
 	struct server		*srv;
+	const struct conn_ops	*ops;
+	struct wsconn		*ws;		/* WebSocket state, or NULL */
 	int			 fd;
 	struct event		*rev;
 	struct event		*wev;
@@ -55,13 +74,26 @@ struct conn {
 
 /* Seconds since the epoch, as the usage records want them. */
 double	conn_now(void);
-/* Take a freshly accepted socket. Closes it and returns -1 on failure. */
-int	conn_accept(struct server *, int fd);
+/*
+ * Take a freshly accepted socket of a TCP (websocket 0) or WebSocket
+ * listener. Closes it and returns -1 on failure.
+ */
+int	conn_accept(struct server *, int fd, int websocket);
 /* End every connection, each with its usage record (server stopping). */
 void	conn_end_all(struct server *);
 /* Fill the live counts of the database's current row. */
 void	conn_current(struct server *, struct db_current *);
 /* Free the connections closed since the last call. */
 void	conn_reap(struct server *);
+
+/* For the transports (wsconn.c): the relay's side of a connection. */
+void	conn_update(struct conn *);
+int	conn_flush(struct conn *);
+void	conn_close_soon(struct conn *);
+void	conn_ended(struct conn *);
+void	conn_run(struct server *, struct relay_act *, size_t);
+void	conn_input(struct conn *, const char *, size_t);
+int	conn_forward(struct conn *, const void *, size_t);
+int	conn_timer(struct conn *, int secs);
 
 #endif

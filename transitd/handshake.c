@@ -116,3 +116,11 @@ handshake_parse(struct handshake *hs, const char *buf, size_t len)
 	}
 	return (HANDSHAKE_PARTIAL);
 }
+
+int
+handshake_can_end(const struct handshake *hs)
+{
+	if (hs->_done)
+		return (0);
+	return (hs->_bad || hs->_len == HS_FOR || hs->_len == HS_SIDED_END);
+}

@@ -39,4 +39,11 @@ struct handshake {
  */
 int	handshake_parse(struct handshake *, const char *buf, size_t len);
 
+/*
+ * Whether a newline now would end the line with a result: the bytes so
+ * far are a whole handshake, or already not one. Returns 0 while they
+ * are a proper beginning of a handshake, or after a result.
+ */
+int	handshake_can_end(const struct handshake *);
+
 #endif

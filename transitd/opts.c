@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "opts.h"
 
@@ -38,6 +39,50 @@ opts_name(int ch)
 	return ("?");
 }
 
+/* Add endpoint text s of option ch to eps. Returns 0, or -1 with err. */
+static int
+opts_endpoint(int ch, const char *s, struct endpoint *eps, size_t *n,
+    char *err, size_t errlen)
+{
+	char	 why[200], vis[128];
+
+	if (*n == OPTS_PORTS_MAX) {
+		snprintf(err, errlen, "too many --%s options (at most %d)",
+		    opts_name(ch), OPTS_PORTS_MAX);
+		return (-1);
+	}
+	if (endpoint_parse(s, &eps[*n], why, sizeof why) == -1) {
+		snprintf(err, errlen, "--%s=%s: %s", opts_name(ch),
+		    endpoint_vis(vis, sizeof vis, s), why);
+		return (-1);
+	}
+	(*n)++;
+	return (0);
+}
+
+/*
+ * Whether s is a WebSocket URL a client could use: ws:// or wss://, a
+ * host, and no spaces, controls or fragment (as autobahn demands).
+ */
+static int
+opts_ws_url(const char *s)
+{
+	size_t	 i;
+
+	if (strncasecmp(s, "ws://", 5) == 0)
+		s += 5;
+	else if (strncasecmp(s, "wss://", 6) == 0)
+		s += 6;
+	else
+		return (0);
+	if (*s == '\0' || strchr("/?:#", *s) != NULL)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f || s[i] == '#')
+			return (0);
+	return (1);
+}
+
 int
 opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 {
@@ -52,18 +97,23 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (o->nports == OPTS_PORTS_MAX) {
-				snprintf(err, errlen, "too many --port options "
-				    "(at most %d)", OPTS_PORTS_MAX);
+			if (opts_endpoint(ch, optarg, o->ports, &o->nports,
+			    err, errlen) == -1)
+				return (-1);
+			break;
+		case 'w':
+			if (opts_endpoint(ch, optarg, o->websockets,
+			    &o->nwebsockets, err, errlen) == -1)
+				return (-1);
+			break;
+		case 'u':
+			if (!opts_ws_url(optarg)) {
+				snprintf(err, errlen, "--websocket-url=%s: not a "
+				    "ws:// or wss:// URL with a host",
+				    endpoint_vis(vis, sizeof vis, optarg));
 				return (-1);
 			}
-			if (endpoint_parse(optarg, &o->ports[o->nports], why,
-			    sizeof why) == -1) {
-				snprintf(err, errlen, "--port=%s: %s",
-				    endpoint_vis(vis, sizeof vis, optarg), why);
-				return (-1);
-			}
-			o->nports++;
+			o->websocket_url = optarg;
 			break;
 		case OPT_LOG_FD:
 			if (endpoint_number(optarg, 0, 1000000000, &v) == -1) {
@@ -91,11 +141,6 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 			}
 			o->usage_db = optarg;
 			break;
-		case 'w':
-		case 'u':
-			snprintf(err, errlen, "--%s: not supported yet",
-			    opts_name(ch));
-			return (-1);
 		case 'h':
 			o->help = 1;
 			break;

@@ -14,6 +14,9 @@
 struct opts {
 	struct endpoint	 ports[OPTS_PORTS_MAX];
 	size_t		 nports;
+	struct endpoint	 websockets[OPTS_PORTS_MAX];	/* --websocket */
+	size_t		 nwebsockets;
+	const char	*websocket_url;		/* NULL: derive from the port */
 	int		 log_fd;		/* -1: none */
 	unsigned long	 blur_usage;		/* 0: none */
 	const char	*usage_db;		/* NULL: none */

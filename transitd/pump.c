@@ -2,7 +2,8 @@
  * pump.c: a pipe per direction, created lazily so that idle pairs cost
  * no pipe, filled and drained with splice(2). If a pipe cannot be had
  * (descriptor limit) or splice refuses the socket, a plain buffer does
- * the same job with read(2) and write(2).
+ * the same job with read(2) and write(2). WebSocket connections always
+ * use the buffer, since their bytes are framed in user space.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,42 +13,84 @@
 
 #include "pump.h"
 
+#define PUMP_BUF_MIN	1024	/* first allocation of a growing buffer */
+
 void
 pump_init(struct pump *p)
 {
 	memset(p, 0, sizeof *p);
 	p->pipe[0] = p->pipe[1] = -1;
+	p->max = PUMP_BUF;
+}
+
+void
+pump_init_buf(struct pump *p, size_t max)
+{
+	pump_init(p);
+	p->nosplice = 1;
+	p->max = max;
 }
 
 void
 pump_free(struct pump *p)
 {
+	size_t	 max = p->max;
+	int	 nosplice = p->nosplice;
+
 	if (p->pipe[0] != -1) {
 		close(p->pipe[0]);
 		close(p->pipe[1]);
 	}
 	free(p->buf);
 	pump_init(p);
+	p->max = max;
+	p->nosplice = nosplice;
 }
 
-/* Get a pipe or a buffer. Returns 0, or -1 with errno. */
-static int
+/* Get a pipe, unless this pump uses its buffer (or no pipe can be had). */
+static void
 pump_ready(struct pump *p)
 {
-	if (p->pipe[0] != -1 || p->buf != NULL)
-		return (0);
-	if (!p->nosplice && pipe2(p->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
+	if (p->pipe[0] != -1 || p->nosplice)
+		return;
+	if (pipe2(p->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
 		/* A bigger pipe means fewer wake-ups; default is fine too. */
 		(void)fcntl(p->pipe[0], F_SETPIPE_SZ, PUMP_MAX);
-		return (0);
+		return;
 	}
 	p->pipe[0] = p->pipe[1] = -1;
 	p->nosplice = 1;
-	if ((p->buf = malloc(PUMP_BUF)) == NULL) {
+}
+
+/*
+ * Make the buffer hold need bytes from its start, moving pending bytes
+ * there. Returns 0, or -1 with errno (ENOBUFS past max, ENOMEM).
+ */
+static int
+pump_room(struct pump *p, size_t need)
+{
+	size_t	 cap;
+	char	*buf;
+
+	if (need > p->max) {
+		errno = ENOBUFS;
+		return (-1);
+	}
+	if (p->off > 0 && p->len > 0)
+		memmove(p->buf, p->buf + p->off, p->len);
+	p->off = 0;
+	if (need <= p->cap)
+		return (0);
+	for (cap = p->cap > 0 ? p->cap : PUMP_BUF_MIN; cap < need; cap *= 2)
+		;
+	if (cap > p->max)
+		cap = p->max;
+	if ((buf = realloc(p->buf, cap)) == NULL) {
 		errno = ENOMEM;
 		return (-1);
 	}
-	p->cap = PUMP_BUF;
+	p->buf = buf;
+	p->cap = cap;
 	return (0);
 }
 
@@ -55,7 +98,7 @@ pump_ready(struct pump *p)
 static int
 pump_unsplice(struct pump *p)
 {
-	size_t	 cap = PUMP_BUF > p->len ? PUMP_BUF : p->len;
+	size_t	 cap = p->max > p->len ? p->max : p->len;
 	char	*buf;
 	ssize_t	 n;
 
@@ -66,7 +109,7 @@ pump_unsplice(struct pump *p)
 	close(p->pipe[1]);
 	p->pipe[0] = p->pipe[1] = -1;
 	p->buf = buf;
-	p->cap = cap;
+	p->cap = p->max = cap;
 	p->off = 0;
 	p->len = n > 0 ? (size_t)n : 0;
 	p->nosplice = 1;
@@ -77,25 +120,21 @@ ssize_t
 pump_fill(struct pump *p, int src)
 {
 	ssize_t	 n;
-	size_t	 room;
 
-	if (pump_ready(p) == -1)
-		return (-1);
-	if (p->buf == NULL) {
+	pump_ready(p);
+	if (p->pipe[0] != -1) {
 		n = splice(src, NULL, p->pipe[1], NULL, PUMP_MAX - p->len,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == -1 && errno == EINVAL && pump_unsplice(p) == 0)
 			return (pump_fill(p, src));
 	} else {
-		if (p->off > 0 && p->len > 0)
-			memmove(p->buf, p->buf + p->off, p->len);
-		p->off = 0;
-		room = p->cap - p->len;
-		if (room == 0) {
+		if (p->len >= p->max) {
 			errno = EAGAIN;
 			return (-1);
 		}
-		n = read(src, p->buf + p->len, room);
+		if (pump_room(p, p->max) == -1)
+			return (-1);
+		n = read(src, p->buf + p->len, p->max - p->len);
 	}
 	if (n > 0)
 		p->len += n;
@@ -109,9 +148,8 @@ pump_put(struct pump *p, const void *data, size_t len)
 
 	if (len == 0)
 		return (0);
-	if (pump_ready(p) == -1)
-		return (-1);
-	if (p->buf == NULL) {
+	pump_ready(p);
+	if (p->pipe[0] != -1) {
 		n = write(p->pipe[1], data, len);
 		if (n == (ssize_t)len) {
 			p->len += len;
@@ -123,13 +161,8 @@ pump_put(struct pump *p, const void *data, size_t len)
 			errno = ENOBUFS;
 		return (-1);
 	}
-	if (p->off > 0 && p->len > 0)
-		memmove(p->buf, p->buf + p->off, p->len);
-	p->off = 0;
-	if (len > p->cap - p->len) {
-		errno = ENOBUFS;
+	if (pump_room(p, p->len + len) == -1)
 		return (-1);
-	}
 	memcpy(p->buf + p->len, data, len);
 	p->len += len;
 	return (0);
@@ -142,7 +175,7 @@ pump_drain(struct pump *p, int dst)
 
 	if (p->len == 0)
 		return (0);
-	if (p->buf == NULL) {
+	if (p->pipe[0] != -1) {
 		n = splice(p->pipe[0], NULL, dst, NULL, p->len,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == -1 && errno == EINVAL && pump_unsplice(p) == 0)
@@ -154,7 +187,11 @@ pump_drain(struct pump *p, int dst)
 	}
 	if (n > 0)
 		p->len -= n;
-	if (p->len == 0)
-		p->off = 0;
+	if (p->len == 0 && p->buf != NULL) {
+		/* An idle connection keeps no buffer. */
+		free(p->buf);
+		p->buf = NULL;
+		p->cap = p->off = 0;
+	}
 	return (n);
 }

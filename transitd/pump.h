@@ -16,14 +16,18 @@
 
 struct pump {
 	int	 pipe[2];	/* -1 until data first flows */
-	char	*buf;		/* fallback when no pipe can be had */
+	char	*buf;		/* fallback when no pipe can be had; grown
+				   as needed, freed when drained */
 	size_t	 cap;		/* buf: its size */
+	size_t	 max;		/* buf: the most it may hold (PUMP_BUF) */
 	size_t	 off;		/* buf: start of pending bytes */
 	size_t	 len;		/* bytes pending (in the pipe or buf) */
 	int	 nosplice;	/* use buf from now on */
 };
 
 void	pump_init(struct pump *);
+/* Use a buffer of at most max bytes, never a pipe (WebSocket frames). */
+void	pump_init_buf(struct pump *, size_t max);
 void	pump_free(struct pump *);
 /*
  * Move up to PUMP_MAX - len bytes from src into the pump. Returns the

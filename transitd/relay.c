@@ -179,9 +179,13 @@ relay_input(struct relay *r, struct relay_conn *c, const char *buf,
 	case HANDSHAKE_PARTIAL:
 		return (len);
 	case HANDSHAKE_TOOLONG:
-		/* The reference closes without a reply; mood stays empty. */
-		relay_act(act, nact, RELAY_CLOSE, c);
-		relay_record_alone(act, nact, c, "empty", now);
+		/*
+		 * The reference closes without a reply; mood stays empty.
+		 * Over WebSocket it is a message too big: errory.
+		 */
+		relay_act(act, nact, RELAY_CLOSE, c)->toobig = c->ws;
+		relay_record_alone(act, nact, c, c->ws ? "errory" : "empty",
+		    now);
 		return (len);
 	case HANDSHAKE_BAD:
 		relay_act(act, nact, RELAY_SEND, c)->line = "bad handshake\n";
@@ -264,6 +268,33 @@ relay_close(struct relay *r, struct relay_conn *c, double now,
 		relay_record_alone(act, nact, c, "redundant", now);
 		break;
 	case RELAY_DONE:
+		break;
+	}
+}
+
+void
+relay_message_end(struct relay *r, struct relay_conn *c, double now,
+    struct relay_act *act, size_t *nact)
+{
+	*nact = 0;
+	if (c->state == RELAY_WAIT_LINE && handshake_can_end(&c->hs))
+		relay_input(r, c, "\n", 1, now, act, nact);
+}
+
+void
+relay_fail(struct relay *r, struct relay_conn *c, double now,
+    struct relay_act *act, size_t *nact)
+{
+	*nact = 0;
+	switch (c->state) {
+	case RELAY_WAIT_PARTNER:
+		relay_unregister(r, c);
+		/* FALLTHROUGH */
+	case RELAY_WAIT_LINE:
+		relay_record_alone(act, nact, c, "errory", now);
+		break;
+	default:
+		relay_close(r, c, now, act, nact);
 		break;
 	}
 }

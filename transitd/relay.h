@@ -35,6 +35,7 @@ struct relay_conn {
 	struct handshake	 hs;
 	struct relay_conn	*peer;
 	int			 first;		/* registered before peer */
+	int			 ws;		/* a WebSocket client */
 	struct relay_token	*tok;
 	TAILQ_ENTRY(relay_conn)	 entry;		/* waiters of tok */
 };
@@ -51,6 +52,8 @@ struct relay_act {
 	struct relay_conn	*conn;
 	struct relay_conn	*peer;
 	const char		*line;	/* RELAY_SEND: "ok\n", ... */
+	int			 toobig;	/* RELAY_CLOSE: a WebSocket
+						   handshake was too long */
 	struct usage_rec	 rec;	/* RELAY_RECORD */
 };
 
@@ -90,6 +93,23 @@ size_t	relay_input(struct relay *, struct relay_conn *, const char *buf,
  * Idempotent: a conn already done gives none.
  */
 void	relay_close(struct relay *, struct relay_conn *, double now,
+	    struct relay_act *act, size_t *nact);
+
+/*
+ * A WebSocket client's binary message ended. The reference takes the
+ * whole first message as the handshake line, newline or not: if the
+ * bytes so far are a complete handshake without its newline, or can no
+ * longer be one, this ends the line as a newline would (same actions
+ * as relay_input); otherwise the line goes on in the next message.
+ */
+void	relay_message_end(struct relay *, struct relay_conn *, double now,
+	    struct relay_act *act, size_t *nact);
+
+/*
+ * The client broke its transport's protocol (a WebSocket text message
+ * or bad frame): like relay_close, but an unpaired conn is errory.
+ */
+void	relay_fail(struct relay *, struct relay_conn *, double now,
 	    struct relay_act *act, size_t *nact);
 
 /*

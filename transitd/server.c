@@ -27,7 +27,7 @@
 
 struct server_loop {
 	struct server		 srv;
-	struct evconnlistener	*listeners[OPTS_PORTS_MAX];
+	struct evconnlistener	*listeners[2 * OPTS_PORTS_MAX];
 	size_t			 nlisteners;
 	struct event		*resume;	/* accept again after EMFILE */
 	struct event		*sigint, *sigterm, *sighup;
@@ -45,7 +45,19 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	(void)l;
 	(void)sa;
 	(void)salen;
-	conn_accept(&sl->srv, fd);
+	conn_accept(&sl->srv, fd, 0);
+}
+
+static void
+server_accept_ws_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server_loop	*sl = arg;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	conn_accept(&sl->srv, fd, 1);
 }
 
 /* Out of descriptors or memory: stop accepting for a second. */
@@ -154,37 +166,61 @@ server_raise_nofile(void)
 	}
 }
 
+/*
+ * Open a listener on ep for TCP or (websocket) WebSocket clients, whose
+ * public URL is url (NULL: ws://localhost:PORT/). Returns 0, or -1
+ * after saying why.
+ */
+static int
+server_listen_one(struct server_loop *sl, const struct endpoint *ep,
+    int websocket, const char *url)
+{
+	const char	*addr = ep->interface[0] != '\0' ? ep->interface :
+			    "0.0.0.0";
+	char		 err[256], vis[256];
+	int		 fd, port;
+
+	if ((fd = listen_open(ep, &port, err, sizeof err)) == -1) {
+		log_msg("cannot listen%s on %s port %d: %s",
+		    websocket ? " for WebSocket" : "", addr, ep->port, err);
+		return (-1);
+	}
+	sl->listeners[sl->nlisteners] = evconnlistener_new(sl->srv.base,
+	    websocket ? server_accept_ws_cb : server_accept_cb, sl,
+	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (sl->listeners[sl->nlisteners] == NULL) {
+		log_msg("cannot listen: out of memory");
+		close(fd);
+		return (-1);
+	}
+	evconnlistener_set_error_cb(sl->listeners[sl->nlisteners++],
+	    server_accept_error_cb);
+	if (!websocket)
+		log_msg("listening on %s port %d", addr, port);
+	else if (url != NULL)
+		log_msg("listening for WebSocket on %s port %d (%s)", addr, port,
+		    endpoint_vis(vis, sizeof vis, url));
+	else
+		log_msg("listening for WebSocket on %s port %d "
+		    "(ws://localhost:%d/)", addr, port, port);
+	return (0);
+}
+
 /* Open the listeners of o. Returns 0, or -1 after saying why. */
 static int
 server_listen(struct server_loop *sl, const struct opts *o)
 {
-	char	 err[256];
 	size_t	 i;
-	int	 fd, port;
 
-	for (i = 0; i < o->nports; i++) {
-		const struct endpoint *ep = &o->ports[i];
-
-		if ((fd = listen_open(ep, &port, err, sizeof err)) == -1) {
-			log_msg("cannot listen on %s port %d: %s",
-			    ep->interface[0] != '\0' ? ep->interface :
-			    "0.0.0.0", ep->port, err);
+	for (i = 0; i < o->nports; i++)
+		if (server_listen_one(sl, &o->ports[i], 0, NULL) == -1)
 			return (-1);
-		}
-		sl->listeners[i] = evconnlistener_new(sl->srv.base,
-		    server_accept_cb, sl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-		if (sl->listeners[i] == NULL) {
-			log_msg("cannot listen: out of memory");
-			close(fd);
+	for (i = 0; i < o->nwebsockets; i++)
+		if (server_listen_one(sl, &o->websockets[i], 1,
+		    o->websocket_url) == -1)
 			return (-1);
-		}
-		sl->nlisteners++;
-		evconnlistener_set_error_cb(sl->listeners[i],
-		    server_accept_error_cb);
-		log_msg("listening on %s port %d",
-		    ep->interface[0] != '\0' ? ep->interface : "0.0.0.0",
-		    port);
-	}
+	if (o->websocket_url != NULL && o->nwebsockets == 0)
+		log_msg("--websocket-url is ignored without --websocket");
 	return (0);
 }
 

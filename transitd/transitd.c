@@ -14,7 +14,8 @@
 
 static const char	 transitd_usage[] =
 "usage: transitd [--port=ENDPOINT]... [--log-fd=N] [--blur-usage=SECONDS]\n"
-"                [--usage-db=FILE]\n"
+"                [--usage-db=FILE] [--websocket=ENDPOINT]...\n"
+"                [--websocket-url=URL]\n"
 "\n"
 "A magic-wormhole transit relay: pairs clients that send the same token\n"
 "and relays bytes between them.\n"
@@ -24,8 +25,10 @@ static const char	 transitd_usage[] =
 "      --log-fd=N            write one JSON usage line per record to fd N\n"
 "      --blur-usage=SECONDS  round times and sizes in usage records\n"
 "      --usage-db=FILE       record usage in an SQLite database\n"
-"  -w, --websocket=ENDPOINT  WebSocket listener (not supported yet)\n"
-"  -u, --websocket-url=URL   its public URL (not supported yet)\n"
+"  -w, --websocket=ENDPOINT  also listen for WebSocket clients (may be\n"
+"                            repeated)\n"
+"  -u, --websocket-url=URL   their public ws:// or wss:// URL, printed at\n"
+"                            start; default ws://localhost:PORT/\n"
 "  -h, --help                print this and exit\n"
 "  -V, --version             print the version and exit\n"
 "\n"

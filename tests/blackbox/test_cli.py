@@ -72,22 +72,6 @@ def test_address_in_use_exit_1(transitd_bin):
     one_line(r.stderr)
 
 
-@pytest.mark.parametrize("args", [
-    ["--websocket=tcp:0:interface=127.0.0.1"],
-    ["--websocket", "tcp:0:interface=127.0.0.1"],
-    ["--websocket-url=ws://127.0.0.1:4002/"],
-    ["--websocket-url", "ws://127.0.0.1:4002/"],
-    ["-w", "tcp:0:interface=127.0.0.1"],
-    ["-u", "ws://127.0.0.1:4002/"],
-], ids=["ws_eq", "ws_sep", "wsurl_eq", "wsurl_sep", "w",
-        "u"])
-def test_not_supported_yet(transitd_bin, args, tmp_path):
-    r = run(transitd_bin, GOOD_PORT, *args)
-    assert r.returncode != 0
-    line = one_line(r.stderr)
-    assert "not supported yet" in line
-
-
 def test_help(transitd_bin):
     r = run(transitd_bin, "--help")
     assert r.returncode == 0, r.stderr

@@ -81,9 +81,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			relay_close(&r, c, now, act, &nact);
 			break;
 		default:
-			if (c->state == RELAY_PAIRED)
-				c->bytes += data[i + 1];
-			nact = 0;
+			/* WebSocket: a message ends, or a frame is broken. */
+			c->ws = data[i + 1] & 1;
+			if (data[i + 1] & 2)
+				relay_message_end(&r, c, now, act, &nact);
+			else if (data[i + 1] & 4)
+				relay_fail(&r, c, now, act, &nact);
+			else {
+				if (c->state == RELAY_PAIRED)
+					c->bytes += data[i + 1];
+				nact = 0;
+			}
 			break;
 		}
 		fuzz_acts(act, nact);

@@ -55,14 +55,16 @@ static const struct ocase cases[] = {
 	{ { "--usage-db", "y", "-p", "tcp:0" }, 0, { "tcp:0" }, -1, 0, 0, 0,
 	    NULL },
 	{ { "--usage-db=" }, -1, { NULL }, 0, 0, 0, 0, "file name" },
-	{ { "--websocket=tcp:4002" }, -1, { NULL }, 0, 0, 0, 0,
-	    "not supported yet" },
-	{ { "-w", "tcp:4002" }, -1, { NULL }, 0, 0, 0, 0,
-	    "not supported yet" },
-	{ { "--websocket-url=ws://x/" }, -1, { NULL }, 0, 0, 0, 0,
-	    "not supported yet" },
-	{ { "-u", "ws://x/" }, -1, { NULL }, 0, 0, 0, 0,
-	    "not supported yet" },
+	{ { "--websocket=bogus" }, -1, { NULL }, 0, 0, 0, 0, "--websocket" },
+	{ { "-w" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "--websocket-url=http://x/" }, -1, { NULL }, 0, 0, 0, 0,
+	    "--websocket-url" },
+	{ { "-u", "ws://" }, -1, { NULL }, 0, 0, 0, 0, "ws://" },
+	{ { "-u", "ws:///path" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "-u", "ws://a b/" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "-u", "wss://x/#frag" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "-u", "x" }, -1, { NULL }, 0, 0, 0, 0, NULL },
+	{ { "-u", "ws://x/" }, 0, { ENDPOINT_DEFAULT }, -1, 0, 0, 0, NULL },
 	{ { "--help" }, 0, { NULL }, -1, 0, 1, 0, NULL },
 	{ { "--version" }, 0, { NULL }, -1, 0, 0, 1, NULL },
 	{ { "--port=tcp:4008" }, 0, { "tcp:4008" }, -1, 0, 0, 0, NULL },
@@ -164,6 +166,37 @@ test_opts_again(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* --websocket endpoints and --websocket-url, in every form. */
+static void
+test_opts_websocket(void **state)
+{
+	char		*a1[] = { "transitd", "--websocket=tcp:4002", "-w",
+			    "tcp:4003:interface=127.0.0.1", "-u",
+			    "wss://relay.example:443/transit", NULL };
+	char		*a2[] = { "transitd", "--websocket", "tcp:4002",
+			    "--websocket-url", "WS://x:1", NULL };
+	char		*a3[] = { "transitd", NULL };
+	struct opts	 o;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(opts_parse(6, a1, &o, err, sizeof err), 0);
+	assert_int_equal(o.nwebsockets, 2);
+	assert_int_equal(o.websockets[0].port, 4002);
+	assert_int_equal(o.websockets[1].port, 4003);
+	assert_string_equal(o.websockets[1].interface, "127.0.0.1");
+	assert_string_equal(o.websocket_url, "wss://relay.example:443/transit");
+	/* --websocket adds no TCP port: the default one stays. */
+	assert_int_equal(o.nports, 1);
+	assert_int_equal(o.ports[0].port, 4001);
+	assert_int_equal(opts_parse(5, a2, &o, err, sizeof err), 0);
+	assert_int_equal(o.nwebsockets, 1);
+	assert_string_equal(o.websocket_url, "WS://x:1");
+	assert_int_equal(opts_parse(1, a3, &o, err, sizeof err), 0);
+	assert_int_equal(o.nwebsockets, 0);
+	assert_null(o.websocket_url);
+}
+
 /* At most OPTS_PORTS_MAX ports are taken. */
 /* --usage-db keeps its file name, in both forms. */
 static void
@@ -219,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_opts_again),
 		cmocka_unit_test(test_opts_many),
 		cmocka_unit_test(test_opts_usage_db),
+		cmocka_unit_test(test_opts_websocket),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

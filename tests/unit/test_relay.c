@@ -544,6 +544,141 @@ test_counters(void **state)
 	finish(1003.0);
 }
 
+/* End c's WebSocket message, keeping the actions in acts. */
+static void
+msg_end(struct relay_conn *c, double now)
+{
+	struct relay_act	 act[RELAY_ACT_MAX];
+	size_t			 nact = RELAY_ACT_MAX;
+
+	nacts = 0;
+	relay_message_end(&r, c, now, act, &nact);
+	add(act, nact);
+}
+
+/* Fail c (a broken WebSocket frame), keeping the actions in acts. */
+static void
+cfail(struct relay_conn *c, double now)
+{
+	struct relay_act	 act[RELAY_ACT_MAX];
+	size_t			 nact = RELAY_ACT_MAX;
+
+	nacts = 0;
+	relay_fail(&r, c, now, act, &nact);
+	add(act, nact);
+}
+
+/*
+ * The end of a WebSocket message ends the handshake line when what came
+ * is a whole handshake without its newline, or can no longer be one;
+ * a proper beginning of a handshake waits for the next message.
+ */
+static void
+test_message_end(void **state)
+{
+	static const struct {
+		const char	*msg;	/* the first message(s) */
+		const char	*next;	/* a second message, or NULL */
+		int		 result;	/* 0 wait, 1 good, 2 bad */
+	} t[] = {
+		{ "please relay " TOKA, NULL, 1 },
+		{ "please relay " TOKA " for side " S1, NULL, 1 },
+		{ "please relay " TOKA " for side", " " S1 "\n", 1 },
+		{ "please relay ", TOKA "\n", 1 },
+		{ "please relay " TOKA " for side " S1 "x", NULL, 2 },
+		{ "hello", NULL, 2 },
+		{ "please relay " TOKA " ", NULL, 0 },
+		{ "please relay " TOKA " for side 0123", NULL, 0 },
+		{ "", NULL, 0 },
+		{ "please relay " TOKA "\r", NULL, 2 },
+	};
+	struct relay_conn	*a = &conn[0], *b = &conn[1];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < nitems(t); i++) {
+		begin(2, 1000.0, 1001.0);
+		a->ws = 1;
+		input(a, t[i].msg, 1000.5);
+		assert_int_equal(nacts, 0);
+		msg_end(a, 1000.5);
+		if (t[i].next != NULL) {
+			assert_int_equal(nacts, 0);
+			input(a, t[i].next, 1000.6);
+			msg_end(a, 1000.6);
+		}
+		switch (t[i].result) {
+		case 0:
+			assert_int_equal(nacts, 0);
+			assert_int_equal(a->state, RELAY_WAIT_LINE);
+			break;
+		case 1:
+			check_wait(a, 1, 0);
+			/* A newline now would be impatience, not a line end. */
+			hello(b, TOKA, S2, "", 1001.0);
+			check_pair(a, b, 2);
+			msg_end(a, 1001.5);
+			assert_int_equal(nacts, 0);
+			break;
+		case 2:
+			check_end(a, BAD, 1, "errory", 1000.0,
+			    t[i].next != NULL ? 0.6 : 0.5);
+			break;
+		}
+		finish(1002.0);
+	}
+}
+
+/*
+ * A broken WebSocket frame makes an unpaired conn errory (waiting or
+ * not) and ends a pair as a close does; a WebSocket handshake too long
+ * closes with toobig, errory, where a TCP one is empty.
+ */
+static void
+test_fail(void **state)
+{
+	struct relay_conn	*a = &conn[0], *b = &conn[1];
+	char			 junk[1100];
+	int			 ws;
+
+	(void)state;
+	begin(2, 1000.0, 1001.0);
+	cfail(a, 1000.5);
+	check_end(a, NULL, 0, "errory", 1000.0, 0.5);
+	check_reclose(a, 1000.75);
+	finish(1002.0);
+
+	begin(2, 1000.0, 1001.0);
+	hello_wait(a, NULL, 1000.5, 0);
+	cfail(a, 1001.0);
+	check_end(a, NULL, 0, "errory", 1000.0, 1.0);
+	assert_int_equal(r.ntokens, 0);
+	hello_wait(b, NULL, 1001.5, 0);
+	finish(1002.0);
+
+	begin(2, 1000.0, 1001.0);
+	hello_wait(a, NULL, 1000.5, 0);
+	hello(b, TOKA, NULL, "", 1001.0);
+	check_pair(a, b, 2);
+	cfail(b, 1003.0);
+	assert_int_equal(nacts, 2);
+	act_of(RELAY_CLOSE, a);
+	check_rec(&act_of(RELAY_RECORD, NULL)->rec, "happy", 1000.0, 3.0,
+	    1.0, 0);
+	finish(1004.0);
+
+	memset(junk, 'x', sizeof junk - 1);
+	junk[sizeof junk - 1] = '\0';
+	for (ws = 0; ws <= 1; ws++) {
+		begin(1, 1000.0);
+		a->ws = ws;
+		input(a, junk, 1000.5);
+		check_end(a, NULL, 1, ws ? "errory" : "empty", 1000.0, 0.5);
+		assert_int_equal(act_of(RELAY_CLOSE, a)->toobig, ws);
+		finish(1001.0);
+	}
+}
+
 int
 main(void)
 {
@@ -556,6 +691,8 @@ main(void)
 		cmocka_unit_test(test_impatient),
 		cmocka_unit_test(test_happy),
 		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_message_end),
+		cmocka_unit_test(test_fail),
 	};
 	int	 rv = 0;
 
