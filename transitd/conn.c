@@ -153,8 +153,17 @@ conn_timer(struct conn *c, int secs)
 static void
 conn_linger(struct conn *c)
 {
-	if (shutdown(c->fd, SHUT_WR) == -1 ||
-	    conn_timer(c, CONN_LINGER_S) == -1) {
+	/*
+	 * A WebSocket client first answers the relay's close frame; its
+	 * close arrives while lingering (wsconn_linger_read), then the
+	 * write side is shut (RFC 6455 section 7.1.1).
+	 */
+	if ((c->ws == NULL || !wsconn_awaits_close(c)) &&
+	    shutdown(c->fd, SHUT_WR) == -1) {
+		conn_kill(c);
+		return;
+	}
+	if (conn_timer(c, CONN_LINGER_S) == -1) {
 		conn_kill(c);
 		return;
 	}
@@ -397,7 +406,11 @@ conn_read_paired(struct conn *c)
 	conn_update(c);
 }
 
-/* Discard what a lingering client still sends, until its FIN. */
+/*
+ * Discard what a lingering client still sends, until its FIN; a
+ * WebSocket client's close frame, which shuts the write side, is
+ * looked for in it.
+ */
 static void
 conn_read_linger(struct conn *c)
 {
@@ -406,6 +419,9 @@ conn_read_linger(struct conn *c)
 
 	n = recv(c->fd, buf, sizeof buf, 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+		conn_kill(c);
+	else if (n > 0 && c->ws != NULL && wsconn_linger_read(c,
+	    (uint8_t *)buf, n) && shutdown(c->fd, SHUT_WR) == -1)
 		conn_kill(c);
 }
 

@@ -28,6 +28,7 @@ struct wsconn {
 	struct wshttp		*http;		/* until upgraded */
 	struct ws_parser	 parser;
 	int			 closed;	/* close frame queued */
+	int			 peer_closed;	/* no close to await */
 	int			 pong;		/* a ping awaits its pong */
 	uint8_t			 pongbuf[WS_CONTROL_MAX];
 	size_t			 ponglen;
@@ -131,6 +132,8 @@ wsconn_end(struct conn *c, uint16_t code, int failed)
 	size_t			 nact;
 
 	wsconn_goodbye(c, code);
+	/* The client's close is answered; a broken client is not waited for. */
+	c->ws->peer_closed = 1;
 	if (failed)
 		relay_fail(&c->srv->relay, &c->rc, conn_now(), act, &nact);
 	else
@@ -152,6 +155,28 @@ wsconn_refuse(struct conn *c, int status)
 	c->ws->closed = 1;	/* no WebSocket, so no close frame */
 	(void)pump_put(&c->out, resp, len);
 	wsconn_end(c, 0, 0);
+}
+
+int
+wsconn_awaits_close(struct conn *c)
+{
+	return (c->ws->closed && !c->ws->peer_closed);
+}
+
+int
+wsconn_linger_read(struct conn *c, uint8_t *buf, size_t len)
+{
+	struct ws_ev	 ev;
+	size_t		 off = 0;
+
+	if (c->ws->peer_closed)
+		return (0);
+	while (off < len && !c->ws->peer_closed) {
+		off += ws_parse(&c->ws->parser, buf + off, len - off, &ev);
+		if (ev.type == WS_EV_CLOSE || ev.type == WS_EV_ERROR)
+			c->ws->peer_closed = 1;
+	}
+	return (c->ws->peer_closed);
 }
 
 void

@@ -19,6 +19,13 @@ int	wsconn_new(struct conn *);
 void	wsconn_free(struct conn *);
 /* Whether c has room to answer what it may read (a ping). */
 int	wsconn_can_read(struct conn *);
+/* Whether the relay closed c and the client's close has not come. */
+int	wsconn_awaits_close(struct conn *);
+/*
+ * Look for the client's close in bytes it sent while c lingers. Returns
+ * 1 when it came now (or the client broke the protocol), else 0.
+ */
+int	wsconn_linger_read(struct conn *, uint8_t *, size_t);
 /* c's timer fired while it was not closing: the Upgrade took too long. */
 void	wsconn_timeout(struct conn *);
 
