@@ -107,7 +107,6 @@ conn_kill(struct conn *c)
 		event_del(c->timer);
 	close(c->fd);
 	pump_free(&c->out);
-	wsconn_free(c);
 	if (c->peer != NULL && c->peer->peer == c)
 		c->peer->peer = NULL;
 	c->peer = NULL;
@@ -558,6 +557,8 @@ conn_reap(struct server *srv)
 		event_free(c->wev);
 		if (c->timer != NULL)
 			event_free(c->timer);
+		/* Here, not in conn_kill: a WebSocket read may still use it. */
+		wsconn_free(c);
 		free(c);
 	}
 }

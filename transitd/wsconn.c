@@ -39,8 +39,12 @@ static int	wsconn_reply(struct conn *, const char *);
 static int	wsconn_send(struct conn *, const void *, size_t);
 static void	wsconn_close(struct conn *, int);
 
+/*
+ * A send takes at most WSCONN_READ bytes, so that after one the reserve
+ * is still free and the client's own pings are read.
+ */
 static const struct conn_ops wsconn_ops = {
-	wsconn_read, wsconn_reply, wsconn_send, PUMP_BUF, wsconn_close
+	wsconn_read, wsconn_reply, wsconn_send, WSCONN_READ, wsconn_close
 };
 
 int
@@ -248,14 +252,14 @@ wsconn_frames(struct conn *c, uint8_t *buf, size_t len)
 			break;
 		}
 	}
-	if (ws->pong && !(c->flags & (CONN_CLOSING | CONN_DEAD))) {
+	if (!(c->flags & (CONN_CLOSING | CONN_DEAD)) && ws->pong) {
 		ws->pong = 0;
 		if (wsconn_frame(c, WS_OP_PONG, ws->pongbuf, ws->ponglen) == 0)
 			conn_flush(c);
 	}
 }
 
-/* The Upgrade request is complete in the first used bytes of buf. */
+/* The Upgrade request is complete: answer 101. Returns 0, or -1. */
 static int
 wsconn_upgraded(struct conn *c)
 {
