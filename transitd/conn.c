@@ -336,20 +336,35 @@ conn_forward(struct conn *c, const void *buf, size_t len)
 	return (conn_flush(p));
 }
 
+/*
+ * Read up to len bytes from c's client. Returns the count, or 0 when
+ * there is nothing to do: nothing to read yet, or the client is gone
+ * (EOF or an error), in which case c has been ended.
+ */
+size_t
+conn_recv(struct conn *c, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	n = recv(c->fd, buf, len, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (0);
+	if (n <= 0) {
+		conn_ended(c);
+		return (0);
+	}
+	return ((size_t)n);
+}
+
 /* A plain client's bytes before pairing. */
 static void
 conn_read_unpaired(struct conn *c)
 {
 	char		 buf[CONN_READ_BUF];
-	ssize_t		 n;
+	size_t		 n;
 
-	n = recv(c->fd, buf, sizeof buf, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if ((n = conn_recv(c, buf, sizeof buf)) == 0)
 		return;
-	if (n <= 0) {
-		conn_ended(c);
-		return;
-	}
 	conn_input(c, buf, n);
 	conn_update(c);
 }
@@ -362,20 +377,14 @@ static void
 conn_read_copy(struct conn *c)
 {
 	char		 buf[PUMP_BUF];
-	size_t		 max = c->peer->ops->send_max;
-	ssize_t		 n;
+	size_t		 max = c->peer->ops->send_max, n;
 
 	if (c->peer->out.len > 0) {
 		conn_update(c);
 		return;
 	}
-	n = recv(c->fd, buf, max < sizeof buf ? max : sizeof buf, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if ((n = conn_recv(c, buf, max < sizeof buf ? max : sizeof buf)) == 0)
 		return;
-	if (n <= 0) {
-		conn_ended(c);
-		return;
-	}
 	if (conn_forward(c, buf, n) == 0)
 		conn_update(c);
 }

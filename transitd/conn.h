@@ -92,6 +92,7 @@ int	conn_flush(struct conn *);
 void	conn_close_soon(struct conn *);
 void	conn_ended(struct conn *);
 void	conn_run(struct server *, struct relay_act *, size_t);
+size_t	conn_recv(struct conn *, void *, size_t);
 void	conn_input(struct conn *, const char *, size_t);
 int	conn_forward(struct conn *, const void *, size_t);
 int	conn_timer(struct conn *, int secs);

@@ -7,7 +7,6 @@
  * in its out buffer; WSCONN_RESERVE bytes of it stay free for the
  * control frames a read may call for.
  */
-#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -287,8 +286,7 @@ static void
 wsconn_read(struct conn *c)
 {
 	uint8_t		 buf[WSCONN_READ];
-	size_t		 off = 0;
-	ssize_t		 n;
+	size_t		 off = 0, n;
 	int		 rv;
 
 	/* Paired, the peer must have room for what one read brings. */
@@ -297,13 +295,8 @@ wsconn_read(struct conn *c)
 		conn_update(c);
 		return;
 	}
-	n = recv(c->fd, buf, sizeof buf, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if ((n = conn_recv(c, buf, sizeof buf)) == 0)
 		return;
-	if (n <= 0) {
-		conn_ended(c);
-		return;
-	}
 	if (c->ws->http != NULL) {
 		rv = wshttp_parse(c->ws->http, (char *)buf, n);
 		if (rv == WSHTTP_PARTIAL)
