@@ -89,6 +89,15 @@ def handshake(token, side=None):
     return b"please relay %s for side %s\n" % (token.encode(), side.encode())
 
 
+def run(binary, *args, timeout=5):
+    """Run the binary with args to its exit: the CompletedProcess."""
+    try:
+        return subprocess.run([binary, *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"transitd {args} did not exit within {timeout}s")
+
+
 def pattern(seed, n):
     """Reproducible random-ish bytes."""
     return random.Random(seed).randbytes(n)

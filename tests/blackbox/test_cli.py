@@ -3,23 +3,15 @@ several listeners."""
 
 import re
 import socket
-import subprocess
 
 import pytest
 
-from conftest import expect_ok, new_side, new_token, read_to_eof, recv_exact
+from conftest import (expect_ok, new_side, new_token, read_to_eof, recv_exact,
+                      run)
 
 pytestmark = pytest.mark.transitd_only
 
 GOOD_PORT = "--port=tcp:0:interface=127.0.0.1"
-
-
-def run(binary, *args, timeout=5):
-    try:
-        return subprocess.run([binary, *args], stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"transitd {args} did not exit within {timeout}s")
 
 
 def one_line(stderr):

@@ -7,7 +7,6 @@ import asyncio
 import random
 import socket
 import sqlite3
-import subprocess
 import time
 
 import pytest
@@ -15,31 +14,18 @@ import pytest
 from conftest import (IMPATIENT_MOOD, LISTEN_RE, SOCK_TIMEOUT, assert_silent,
                       expect_ok, handshake, new_side,
                       new_token, pattern, read_to_eof, recv_exact,
-                      send_in_chunks, sha, wait_readable, wait_writable)
+                      run, send_in_chunks, sha, wait_readable, wait_writable)
 from wsutil import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                     WS_LISTEN_RE, ABClient, Bg, WSConn, autobahn_run,
                     build_request, encode_frame, make_key, read_refusal,
                     request_fields, run_threads, start_ws, tcp_recv_stream,
                     ws_client, ws_connect, ws_listeners, ws_recv_stream,
-                    ws_send_stream, ws_silent)
+                    ws_send_stream, ws_silent, ws, only_moods,
+                    pairs_with_tcp)  # noqa: F401
 
 pytestmark = pytest.mark.transitd_only
 
 TCP_EP = "tcp:0:interface=127.0.0.1"
-
-
-@pytest.fixture
-def ws(start_server):
-    """A relay with a TCP and a WebSocket listener and a log pipe."""
-    return start_ws(start_server)
-
-
-def only_moods(server, want, settle=0.1):
-    server.log.wait(len(want))
-    server.log.settle(settle)
-    assert server.log.moods() == sorted(want), \
-        [r["_raw"] for r in server.log.records]
-    return server.log.records
 
 
 def ws_tcp_pair(server, ws_first=True, sides=True):
@@ -67,14 +53,6 @@ def ws_ws_pair(server, sides=True, index_b=0):
     a.expect_ok()
     b.expect_ok()
     return a, b
-
-
-def run(binary, *args, timeout=5):
-    try:
-        return subprocess.run([binary, *args], stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"transitd {args} did not exit within {timeout}s")
 
 
 # ===========================================================================
@@ -202,11 +180,7 @@ def test_upgrade_response(ws):
     assert resp.body == b""
     assert not c.buf, f"bytes after the 101 response: {bytes(c.buf)!r}"
     ws_silent(c, 0.2)
-    tok = new_token()
-    c.send_binary(handshake(tok))
-    t = ws.client(tok)
-    c.expect_ok()
-    expect_ok(t)
+    pairs_with_tcp(ws, c)
 
 
 @pytest.mark.parametrize("offer,selected", [
@@ -462,11 +436,7 @@ def test_stalled_upgrade_gets_408(ws):
         check_refusal(resp, 408)
         assert 8.5 <= elapsed <= 13.5, f"408 after {elapsed:.1f}s"
     ws_silent(good, 0.0)
-    tok = new_token()
-    good.send_binary(handshake(tok))
-    t = ws.client(tok)
-    good.expect_ok()
-    expect_ok(t)
+    pairs_with_tcp(ws, good)
     only_moods(ws, ["empty"] * 3)
 
 
@@ -602,15 +572,11 @@ def test_partial_handshake_waits_for_more(ws):
 
 
 def test_empty_messages_before_handshake_are_harmless(ws):
-    tok = new_token()
     c = ws_connect(ws)
     for _ in range(5):
         c.send_binary(b"")
     ws_silent(c, 0.2)
-    c.send_binary(handshake(tok))
-    t = ws.client(tok)
-    c.expect_ok()
-    expect_ok(t)
+    pairs_with_tcp(ws, c)
 
 
 def test_ok_is_a_binary_message(ws):

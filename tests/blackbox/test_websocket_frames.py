@@ -11,23 +11,10 @@ from conftest import (assert_silent, expect_ok, handshake, new_side,
                       new_token, read_to_eof, recv_exact)
 from wsutil import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
                     WSConn, build_request, encode_frame, make_key,
-                    request_fields, start_ws, ws_client, ws_connect,
-                    ws_silent)
+                    request_fields, ws_client, ws_connect,
+                    ws_silent, ws, only_moods, pairs_with_tcp)  # noqa: F401
 
 pytestmark = pytest.mark.transitd_only
-
-
-@pytest.fixture
-def ws(start_server):
-    return start_ws(start_server)
-
-
-def only_moods(server, want, settle=0.2):
-    server.log.wait(len(want))
-    server.log.settle(settle)
-    assert server.log.moods() == sorted(want), \
-        [r["_raw"] for r in server.log.records]
-    return server.log.records
 
 
 def in_state(server, state, partner="tcp"):
@@ -320,11 +307,7 @@ def test_pings_answered(ws):
         if i == 199:
             break
     ws_silent(c, 0.2)
-    tok = new_token()
-    c.send_binary(handshake(tok))
-    t = ws.client(tok)
-    c.expect_ok()
-    expect_ok(t)
+    pairs_with_tcp(ws, c)
 
 
 def test_unsolicited_pongs_ignored(ws):

@@ -13,7 +13,10 @@ import struct
 import threading
 import time
 
-from conftest import SOCK_TIMEOUT, handshake, wait_readable
+import pytest
+
+from conftest import (SOCK_TIMEOUT, expect_ok, handshake, new_token,
+                      wait_readable)
 
 WS_LISTEN_RE = re.compile(
     r"^transitd: listening for WebSocket on (\S+) port (\d+) \((\S+)\)$")
@@ -60,6 +63,32 @@ def start_ws(start_server, extra=(), nws=1, log=True,
     server.ws = ws_listeners(server, nws)
     server.wsport = server.ws[0][1]
     return server
+
+
+@pytest.fixture
+def ws(start_server):
+    """A relay with a TCP and a WebSocket listener and a log pipe."""
+    return start_ws(start_server)
+
+
+def pairs_with_tcp(server, c, tok=None):
+    """Upgraded client c sends a handshake and pairs with a new TCP
+    client: both get ok. Returns the TCP socket."""
+    tok = tok or new_token()
+    c.send_binary(handshake(tok))
+    t = server.client(tok)
+    c.expect_ok()
+    expect_ok(t)
+    return t
+
+
+def only_moods(server, want, settle=0.2):
+    """The records, once they are exactly the moods want (in any order)."""
+    server.log.wait(len(want))
+    server.log.settle(settle)
+    assert server.log.moods() == sorted(want), \
+        [r["_raw"] for r in server.log.records]
+    return server.log.records
 
 
 # ---------------------------------------------------------------------------

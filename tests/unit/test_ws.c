@@ -487,36 +487,46 @@ pattern(size_t n)
 	return (p);
 }
 
+/*
+ * An RFC 6455 5.7 binary message of n bytes: the server writes header
+ * hdr (hlen bytes) for it; from a client, unmasked, it is refused, and
+ * masked (header mhdr) it is its n bytes.
+ */
+static void
+check_rfc_binary(const uint8_t *hdr, size_t hlen, const char *mhdr,
+    size_t n)
+{
+	uint8_t			 out[WS_HEADER_MAX], *p;
+	struct bytes		 s;
+	struct evlog		 want;
+
+	memset(&s, 0, sizeof s);
+	memset(&want, 0, sizeof want);
+	p = pattern(n);
+
+	assert_int_equal(ws_header(out, WS_OP_BINARY, n), hlen);
+	assert_memory_equal(out, hdr, hlen);
+
+	put(&s, hdr, hlen);
+	put(&s, p, n);
+	check_error(&s, WS_CLOSE_PROTOCOL);
+
+	put(&s, mhdr, hlen);
+	put_masked(&s, rfcmask, p, n);
+	assert_int_equal(s.n, hlen + 4 + n);
+	want_data(&want, p, n, 1);
+	check_case(&s, &want);
+	free(p);
+}
+
 /* RFC 6455 5.7: 256 bytes in a binary message, 16-bit length. */
 static void
 test_rfc_256(void **state)
 {
 	static const uint8_t	 hdr[] = { 0x82, 0x7e, 0x01, 0x00 };
-	uint8_t			 out[WS_HEADER_MAX], *p;
-	struct bytes		 s;
-	struct evlog		 want;
 
 	(void)state;
-	memset(&s, 0, sizeof s);
-	memset(&want, 0, sizeof want);
-	p = pattern(256);
-
-	/* The server's unmasked frame starts with this header. */
-	assert_int_equal(ws_header(out, WS_OP_BINARY, 256), sizeof hdr);
-	assert_memory_equal(out, hdr, sizeof hdr);
-
-	/* From a client, unmasked, it is refused. */
-	put(&s, hdr, sizeof hdr);
-	put(&s, p, 256);
-	check_error(&s, WS_CLOSE_PROTOCOL);
-
-	/* Masked, it is its 256 bytes. */
-	put(&s, L("\x82\xfe\x01\x00"));
-	put_masked(&s, rfcmask, p, 256);
-	assert_int_equal(s.n, 4 + 4 + 256);
-	want_data(&want, p, 256, 1);
-	check_case(&s, &want);
-	free(p);
+	check_rfc_binary(hdr, sizeof hdr, "\x82\xfe\x01\x00", 256);
 }
 
 /* RFC 6455 5.7: 64 KiB in a binary message, 64-bit length. */
@@ -525,28 +535,10 @@ test_rfc_64k(void **state)
 {
 	static const uint8_t	 hdr[] = { 0x82, 0x7f, 0x00, 0x00, 0x00, 0x00,
 	    0x00, 0x01, 0x00, 0x00 };
-	uint8_t			 out[WS_HEADER_MAX], *p;
-	struct bytes		 s;
-	struct evlog		 want;
 
 	(void)state;
-	memset(&s, 0, sizeof s);
-	memset(&want, 0, sizeof want);
-	p = pattern(65536);
-
-	assert_int_equal(ws_header(out, WS_OP_BINARY, 65536), sizeof hdr);
-	assert_memory_equal(out, hdr, sizeof hdr);
-
-	put(&s, hdr, sizeof hdr);
-	put(&s, p, 65536);
-	check_error(&s, WS_CLOSE_PROTOCOL);
-
-	put(&s, L("\x82\xff\x00\x00\x00\x00\x00\x01\x00\x00"));
-	put_masked(&s, rfcmask, p, 65536);
-	assert_int_equal(s.n, 10 + 4 + 65536);
-	want_data(&want, p, 65536, 1);
-	check_case(&s, &want);
-	free(p);
+	check_rfc_binary(hdr, sizeof hdr,
+	    "\x82\xff\x00\x00\x00\x00\x00\x01\x00\x00", 65536);
 }
 
 /* A fragmented binary message with controls between its fragments. */
