@@ -112,6 +112,7 @@ conn_kill(struct conn *c)
 	c->peer = NULL;
 	c->flags = CONN_DEAD;
 	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
 	TAILQ_INSERT_TAIL(&srv->dead, c, entry);
 	event_active(srv->reaper, EV_READ, 0);
 }
@@ -514,6 +515,7 @@ conn_accept(struct server *srv, int fd, int websocket)
 	if (websocket && conn_timer(c, WSCONN_UPGRADE_S) == -1)
 		goto fail;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
 	conn_update(c);
 	return (0);
 
@@ -540,6 +542,43 @@ conn_end_all(struct server *srv)
 
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		conn_ended(c);
+}
+
+void
+conn_drain(struct server *srv)
+{
+	struct relay_act	 act[RELAY_ACT_MAX];
+	struct conn		*c, *next;
+	size_t			 nact;
+
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->rc.state != RELAY_WAIT_LINE &&
+		    c->rc.state != RELAY_WAIT_PARTNER)
+			continue;
+		/* A plain client is dropped, as the reference drops it. */
+		if (c->ws == NULL) {
+			conn_ended(c);
+			continue;
+		}
+		/* A WebSocket one gets its close frame; its record is all. */
+		relay_close(&srv->relay, &c->rc, conn_now(), act, &nact);
+		conn_run(srv, act, nact);
+		conn_close_soon(c);
+	}
+}
+
+size_t
+conn_busy(struct server *srv)
+{
+	struct conn	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (c->rc.state == RELAY_PAIRED ||
+		    ((c->flags & CONN_CLOSING) && c->out.len > 0))
+			n++;
+	return (n);
 }
 
 void

@@ -29,6 +29,7 @@ struct server {
 	unsigned long		 blur;		/* --blur-usage, 0: none */
 	uint64_t		 next_id;
 	struct conn_list	 conns;		/* open */
+	size_t			 nconns;	/* in conns */
 	struct conn_list	 dead;		/* closed, to be freed */
 	struct event		*reaper;	/* frees dead after callbacks */
 };
@@ -81,6 +82,16 @@ double	conn_now(void);
 int	conn_accept(struct server *, int fd, int websocket);
 /* End every connection, each with its usage record (server stopping). */
 void	conn_end_all(struct server *);
+/*
+ * The server stops accepting: end every connection that is not in a
+ * pair, with its record (a WebSocket one with a close frame).
+ */
+void	conn_drain(struct server *);
+/*
+ * How many connections still relay: paired, or closing with relayed
+ * bytes left to write. The rest only wait for their client's FIN.
+ */
+size_t	conn_busy(struct server *);
 /* Fill the live counts of the database's current row. */
 void	conn_current(struct server *, struct db_current *);
 /* Free the connections closed since the last call. */

@@ -5,7 +5,10 @@
 
 #include <netinet/in.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,4 +73,47 @@ fail:
 		close(fd);
 	freeaddrinfo(ai);
 	return (-1);
+}
+
+int
+listen_passed(int fd, char *addr, size_t addrlen, int *port, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof ss, len;
+	int			 type, on, fl;
+	const void		*a;
+
+	len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1) {
+		snprintf(err, errlen, "%s", errno == ENOTSOCK ?
+		    "not a socket" : strerror(errno));
+		return (-1);
+	}
+	len = sizeof on;
+	if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN,
+	    &on, &len) == -1 || !on) {
+		snprintf(err, errlen, "not a listening stream socket");
+		return (-1);
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		snprintf(err, errlen, "not a TCP socket");
+		return (-1);
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (-1);
+	}
+	a = ss.ss_family == AF_INET6 ?
+	    (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr :
+	    (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	if (inet_ntop(ss.ss_family, a, addr, addrlen) == NULL)
+		snprintf(addr, addrlen, "?");
+	*port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return (0);
 }

@@ -208,6 +208,19 @@ logjson_write(struct logjson *lj, const struct usage_rec *rec)
 		logjson_flush(lj);
 }
 
+int
+logjson_set_fd(struct logjson *lj, int fd)
+{
+	int	 old = lj->fd;
+
+	evtimer_del(lj->retry);
+	logjson_flush(lj);
+	evtimer_del(lj->retry);
+	lj->fd = fd;
+	logjson_flush(lj);
+	return (old);
+}
+
 void
 logjson_free(struct logjson *lj)
 {

@@ -25,6 +25,11 @@ int		 logjson_format(const struct usage_rec *, char *buf,
 struct logjson	*logjson_new(struct event_base *, int fd);
 /* Queue the line of rec; never blocks; counts it as lost if it cannot. */
 void		 logjson_write(struct logjson *, const struct usage_rec *);
+/*
+ * Write to fd from now on (--log-file reopened): what the old descriptor
+ * takes now goes there, the rest to fd. Returns the old descriptor.
+ */
+int		 logjson_set_fd(struct logjson *, int fd);
 /* Try for up to a second to write what is queued, then free. */
 void		 logjson_free(struct logjson *);
 

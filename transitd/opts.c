@@ -1,6 +1,8 @@
 /*
  * opts.c: the command line of twist transitrelay, parsed with
- * getopt_long(3) so that --opt=value, --opt value and -p value all work.
+ * getopt_long(3) so that --opt=value, --opt value and -p value all work,
+ * and the same options from TRANSITD_* environment variables (envdir,
+ * EnvironmentFile=), which an option on the command line overrides.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,8 +14,13 @@
 enum {
 	OPT_LOG_FD = 256,
 	OPT_BLUR_USAGE,
-	OPT_USAGE_DB
+	OPT_USAGE_DB,
+	OPT_LOG_FILE,
+	OPT_DRAIN_TIMEOUT
 };
+
+/* Longest value, and longest endpoint in a list, of a variable. */
+#define OPTS_ENV_ITEM	512
 
 static const struct option opts_long[] = {
 	{ "port",		required_argument,	NULL, 'p' },
@@ -22,10 +29,29 @@ static const struct option opts_long[] = {
 	{ "usage-db",		required_argument,	NULL, OPT_USAGE_DB },
 	{ "websocket",		required_argument,	NULL, 'w' },
 	{ "websocket-url",	required_argument,	NULL, 'u' },
+	{ "log-file",		required_argument,	NULL, OPT_LOG_FILE },
+	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
 };
+
+/* The environment variable of each option that may have a value. */
+static const struct {
+	int		 ch;
+	const char	*name;
+	int		 list;	/* endpoints, separated by white space */
+} opts_env[] = {
+	{ 'p',			"TRANSITD_PORT",		1 },
+	{ OPT_LOG_FD,		"TRANSITD_LOG_FD",		0 },
+	{ OPT_LOG_FILE,		"TRANSITD_LOG_FILE",		0 },
+	{ OPT_BLUR_USAGE,	"TRANSITD_BLUR_USAGE",		0 },
+	{ OPT_USAGE_DB,		"TRANSITD_USAGE_DB",		0 },
+	{ 'w',			"TRANSITD_WEBSOCKET",		1 },
+	{ 'u',			"TRANSITD_WEBSOCKET_URL",	0 },
+	{ OPT_DRAIN_TIMEOUT,	"TRANSITD_DRAIN_TIMEOUT",	0 },
+};
+#define OPTS_NENV	(sizeof opts_env / sizeof opts_env[0])
 
 /* The option's name as the user wrote it, for messages. */
 static const char *
@@ -39,10 +65,13 @@ opts_name(int ch)
 	return ("?");
 }
 
-/* Add endpoint text s of option ch to eps. Returns 0, or -1 with err. */
+/*
+ * Add endpoint text s of option ch, given as label ("--port" or
+ * "TRANSITD_PORT"), to eps. Returns 0, or -1 with err.
+ */
 static int
-opts_endpoint(int ch, const char *s, struct endpoint *eps, size_t *n,
-    char *err, size_t errlen)
+opts_endpoint(int ch, const char *label, const char *s, struct endpoint *eps,
+    size_t *n, char *err, size_t errlen)
 {
 	char	 why[200], vis[128];
 
@@ -52,7 +81,7 @@ opts_endpoint(int ch, const char *s, struct endpoint *eps, size_t *n,
 		return (-1);
 	}
 	if (endpoint_parse(s, &eps[*n], why, sizeof why) == -1) {
-		snprintf(err, errlen, "--%s=%s: %s", opts_name(ch),
+		snprintf(err, errlen, "%s=%s: %s", label,
 		    endpoint_vis(vis, sizeof vis, s), why);
 		return (-1);
 	}
@@ -83,64 +112,147 @@ opts_ws_url(const char *s)
 	return (1);
 }
 
+/*
+ * Take value s of option ch, named label in messages. Returns 0, or -1
+ * with a one-line message in err.
+ */
+static int
+opts_set(struct opts *o, int ch, const char *label, const char *s,
+    char *err, size_t errlen)
+{
+	char	 vis[128];
+	int	 v;
+
+	switch (ch) {
+	case 'p':
+		return (opts_endpoint(ch, label, s, o->ports, &o->nports,
+		    err, errlen));
+	case 'w':
+		return (opts_endpoint(ch, label, s, o->websockets,
+		    &o->nwebsockets, err, errlen));
+	case 'u':
+		if (!opts_ws_url(s)) {
+			snprintf(err, errlen, "%s=%s: not a ws:// or wss:// "
+			    "URL with a host", label,
+			    endpoint_vis(vis, sizeof vis, s));
+			return (-1);
+		}
+		o->websocket_url = s;
+		return (0);
+	case OPT_LOG_FD:
+		if (endpoint_number(s, 0, 1000000000, &v) == -1) {
+			snprintf(err, errlen, "%s=%s: not a file descriptor "
+			    "number", label, endpoint_vis(vis, sizeof vis, s));
+			return (-1);
+		}
+		o->log_fd = v;
+		return (0);
+	case OPT_BLUR_USAGE:
+	case OPT_DRAIN_TIMEOUT:
+		if (endpoint_number(s, 0, 1000000000, &v) == -1) {
+			snprintf(err, errlen, "%s=%s: not a whole number of "
+			    "seconds", label, endpoint_vis(vis, sizeof vis, s));
+			return (-1);
+		}
+		if (ch == OPT_BLUR_USAGE)
+			o->blur_usage = (unsigned long)v;
+		else
+			o->drain_timeout = v;
+		return (0);
+	case OPT_USAGE_DB:
+	case OPT_LOG_FILE:
+		if (*s == '\0') {
+			snprintf(err, errlen, "%s needs a file name", label);
+			return (-1);
+		}
+		if (ch == OPT_USAGE_DB)
+			o->usage_db = s;
+		else
+			o->log_file = s;
+		return (0);
+	}
+	return (0);
+}
+
+/* The value of variable name in envp, or NULL. */
+static const char *
+opts_getenv(char *const *envp, const char *name)
+{
+	size_t	 len = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return (*envp + len + 1);
+	return (NULL);
+}
+
+/*
+ * Take the options of envp that the command line did not give (seen).
+ * An empty variable counts as unset, as envdir(8) makes it.
+ */
+static int
+opts_from_env(struct opts *o, char *const *envp, const int *seen, char *err,
+    size_t errlen)
+{
+	const char	*s;
+	char		 item[OPTS_ENV_ITEM], vis[128];
+	size_t		 i, n;
+
+	for (i = 0; i < OPTS_NENV; i++) {
+		if (seen[i] || (s = opts_getenv(envp, opts_env[i].name)) ==
+		    NULL || *s == '\0')
+			continue;
+		if (!opts_env[i].list) {
+			if (opts_set(o, opts_env[i].ch, opts_env[i].name, s,
+			    err, errlen) == -1)
+				return (-1);
+			continue;
+		}
+		for (;;) {
+			s += strspn(s, " \t\n");
+			if (*s == '\0')
+				break;
+			n = strcspn(s, " \t\n");
+			if (n >= sizeof item) {
+				snprintf(err, errlen, "%s: endpoint \"%s\" is "
+				    "too long", opts_env[i].name,
+				    endpoint_vis(vis, 40, s));
+				return (-1);
+			}
+			memcpy(item, s, n);
+			item[n] = '\0';
+			if (opts_set(o, opts_env[i].ch, opts_env[i].name, item,
+			    err, errlen) == -1)
+				return (-1);
+			s += n;
+		}
+	}
+	return (0);
+}
+
 int
 opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 {
-	char		 why[200], vis[128];
-	int		 ch, v;
+	return (opts_parse_env(argc, argv, NULL, o, err, errlen));
+}
+
+int
+opts_parse_env(int argc, char **argv, char *const *envp, struct opts *o,
+    char *err, size_t errlen)
+{
+	char		 why[200], vis[128], label[32];
+	int		 ch, seen[OPTS_NENV];
+	size_t		 i;
 
 	memset(o, 0, sizeof *o);
+	memset(seen, 0, sizeof seen);
 	o->log_fd = -1;
+	o->drain_timeout = OPTS_DRAIN_DEFAULT;
 	optind = 0;	/* GNU: start over, so this may be called again */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":p:w:u:hV", opts_long,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'p':
-			if (opts_endpoint(ch, optarg, o->ports, &o->nports,
-			    err, errlen) == -1)
-				return (-1);
-			break;
-		case 'w':
-			if (opts_endpoint(ch, optarg, o->websockets,
-			    &o->nwebsockets, err, errlen) == -1)
-				return (-1);
-			break;
-		case 'u':
-			if (!opts_ws_url(optarg)) {
-				snprintf(err, errlen, "--websocket-url=%s: not a "
-				    "ws:// or wss:// URL with a host",
-				    endpoint_vis(vis, sizeof vis, optarg));
-				return (-1);
-			}
-			o->websocket_url = optarg;
-			break;
-		case OPT_LOG_FD:
-			if (endpoint_number(optarg, 0, 1000000000, &v) == -1) {
-				snprintf(err, errlen, "--log-fd=%s: not a file "
-				    "descriptor number",
-				    endpoint_vis(vis, sizeof vis, optarg));
-				return (-1);
-			}
-			o->log_fd = v;
-			break;
-		case OPT_BLUR_USAGE:
-			if (endpoint_number(optarg, 0, 1000000000, &v) == -1) {
-				snprintf(err, errlen, "--blur-usage=%s: not a "
-				    "whole number of seconds",
-				    endpoint_vis(vis, sizeof vis, optarg));
-				return (-1);
-			}
-			o->blur_usage = (unsigned long)v;
-			break;
-		case OPT_USAGE_DB:
-			if (*optarg == '\0') {
-				snprintf(err, errlen, "--usage-db needs a file "
-				    "name");
-				return (-1);
-			}
-			o->usage_db = optarg;
-			break;
 		case 'h':
 			o->help = 1;
 			break;
@@ -151,15 +263,30 @@ opts_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 			snprintf(err, errlen, "option %s needs a value",
 			    endpoint_vis(vis, sizeof vis, argv[optind - 1]));
 			return (-1);
-		default:
+		case '?':
 			snprintf(err, errlen, "unknown option %s",
 			    endpoint_vis(vis, sizeof vis, argv[optind - 1]));
 			return (-1);
+		default:
+			for (i = 0; i < OPTS_NENV; i++)
+				if (opts_env[i].ch == ch)
+					seen[i] = 1;
+			snprintf(label, sizeof label, "--%s", opts_name(ch));
+			if (opts_set(o, ch, label, optarg, err, errlen) == -1)
+				return (-1);
+			break;
 		}
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument \"%s\"",
 		    endpoint_vis(vis, sizeof vis, argv[optind]));
+		return (-1);
+	}
+	if (opts_from_env(o, envp, seen, err, errlen) == -1)
+		return (-1);
+	if (o->log_fd != -1 && o->log_file != NULL) {
+		snprintf(err, errlen, "--log-fd and --log-file cannot both be "
+		    "given");
 		return (-1);
 	}
 	if (o->nports == 0 && endpoint_parse(ENDPOINT_DEFAULT, &o->ports[0],

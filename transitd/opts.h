@@ -1,6 +1,7 @@
 /*
  * opts.h: the command line, the same as the reference's twist
- * transitrelay options plus --help and --version. Pure parsing.
+ * transitrelay options plus --help, --version, --log-file and
+ * --drain-timeout, also read from the environment. Pure parsing.
  */
 #ifndef TRANSITD_OPTS_H
 #define TRANSITD_OPTS_H
@@ -10,6 +11,8 @@
 #include "endpoint.h"
 
 #define OPTS_PORTS_MAX	16
+/* Seconds live pairs may go on after SIGTERM (--drain-timeout). */
+#define OPTS_DRAIN_DEFAULT	60
 
 struct opts {
 	struct endpoint	 ports[OPTS_PORTS_MAX];
@@ -18,6 +21,8 @@ struct opts {
 	size_t		 nwebsockets;
 	const char	*websocket_url;		/* NULL: derive from the port */
 	int		 log_fd;		/* -1: none */
+	const char	*log_file;		/* NULL: none */
+	int		 drain_timeout;		/* seconds */
 	unsigned long	 blur_usage;		/* 0: none */
 	const char	*usage_db;		/* NULL: none */
 	int		 help;
@@ -30,5 +35,14 @@ struct opts {
  */
 int	opts_parse(int argc, char **argv, struct opts *o, char *err,
 	    size_t errlen);
+/*
+ * The same, also taking each option the command line does not give from
+ * its variable in envp (TRANSITD_PORT, TRANSITD_USAGE_DB, ...: TRANSITD_
+ * and the option's name, upper case, '-' as '_'); an empty one is unset.
+ * TRANSITD_PORT and TRANSITD_WEBSOCKET take endpoints separated by white
+ * space. envp may be NULL.
+ */
+int	opts_parse_env(int argc, char **argv, char *const *envp,
+	    struct opts *o, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * server.c: the event loop: listeners (with a pause on descriptor
- * exhaustion), signals, and the reaper that frees closed connections.
+ * server.c: the event loop: listeners (bound, or passed by a service
+ * manager; with a pause on descriptor exhaustion), signals and graceful
+ * drain, notifications to the service manager, and the reaper that
+ * frees closed connections.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -9,9 +11,12 @@
 #include <event2/listener.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -20,20 +25,32 @@
 #include "log.h"
 #include "logjson.h"
 #include "server.h"
+#include "service.h"
 
 #define SERVER_ACCEPT_PAUSE_S	1
 #define SERVER_CURRENT_S	300	/* current row; Munin calls it stale after */
 #define SERVER_DB_FLUSH_S	10	/* at exit, retry a refusing database */
+#define SERVER_STATUS_S		1	/* STATUS= at most this often */
+#define SERVER_DRAIN_CHECK_MS	100	/* draining: are the pairs done? */
+#define SERVER_LISTENERS_MAX	(SDPROTO_FDS_MAX > 2 * OPTS_PORTS_MAX ? \
+				    SDPROTO_FDS_MAX : 2 * OPTS_PORTS_MAX)
 
 struct server_loop {
 	struct server		 srv;
-	struct evconnlistener	*listeners[2 * OPTS_PORTS_MAX];
+	const struct opts	*o;
+	struct service		 svc;
+	struct evconnlistener	*listeners[SERVER_LISTENERS_MAX];
 	size_t			 nlisteners;
 	struct event		*resume;	/* accept again after EMFILE */
 	struct event		*sigint, *sigterm, *sighup;
 	struct event		*current;	/* rewrite the current row */
+	struct event		*status;	/* STATUS= to the manager */
+	struct event		*watchdog;	/* WATCHDOG=1 to the manager */
+	struct event		*drain;		/* --drain-timeout is up */
+	struct event		*drained;	/* check for the end of pairs */
+	int			 log_file_fd;	/* --log-file, or -1 */
 	int64_t			 rebooted;
-	int			 stopped;
+	int			 stopping;	/* a SIGTERM came: draining */
 };
 
 static void
@@ -115,41 +132,159 @@ server_current_cb(evutil_socket_t fd, short what, void *arg)
 	server_current(arg);
 }
 
+/* The plural ending of n things. */
+static const char *
+server_s(size_t n)
+{
+	return (n == 1 ? "" : "s");
+}
+
+/* The manager's STATUS= line: what the relay is doing. */
+static void
+server_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_loop	*sl = arg;
+	struct server		*srv = &sl->srv;
+	size_t			 pairs = srv->relay.npaired / 2;
+	char			 status[200];
+
+	(void)fd;
+	(void)what;
+
+	snprintf(status, sizeof status, "%s%zu pair%s relaying, %zu waiting "
+	    "for a partner, %zu connection%s", sl->stopping ? "draining: " : "",
+	    pairs, server_s(pairs), srv->relay.ntokens, srv->nconns,
+	    server_s(srv->nconns));
+	service_status(&sl->svc, status);
+}
+
+static void
+server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_loop	*sl = arg;
+
+	(void)fd;
+	(void)what;
+	service_notify(&sl->svc, "WATCHDOG=1");
+}
+
 static void
 server_reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct server_loop	*sl = arg;
+
 	(void)fd;
 	(void)what;
-	conn_reap(arg);
+	conn_reap(&sl->srv);
 }
 
-/* SIGINT or SIGTERM: close the listeners, end every connection, stop. */
+/* Draining: stop once no pair is left and every relayed byte written. */
+static void
+server_drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_loop	*sl = arg;
+
+	(void)fd;
+	(void)what;
+	if (conn_busy(&sl->srv) == 0) {
+		log_msg("drained: every pair has finished");
+		event_base_loopbreak(sl->srv.base);
+	}
+}
+
+static void
+server_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_loop	*sl = arg;
+	size_t			 pairs = sl->srv.relay.npaired / 2;
+
+	(void)fd;
+	(void)what;
+	log_msg("drain timeout (%d s): ending %zu pair%s now",
+	    sl->o->drain_timeout, pairs, server_s(pairs));
+	event_base_loopbreak(sl->srv.base);
+}
+
+/*
+ * SIGINT or SIGTERM: stop accepting, end the connections that are not
+ * in a pair, and let the pairs finish for up to --drain-timeout; the
+ * same signal again ends them at once. Either way every record is
+ * written before exit.
+ */
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server_loop	*sl = arg;
-	size_t			 i;
+	struct server		*srv = &sl->srv;
+	struct timeval		 tv = { sl->o->drain_timeout, 0 };
+	struct timeval		 check = { 0, SERVER_DRAIN_CHECK_MS * 1000 };
+	size_t			 i, pairs = srv->relay.npaired / 2;
 
 	(void)what;
-	if (sl->stopped)
+	if (sl->stopping) {
+		log_msg("%s again: ending %zu pair%s now", strsignal(sig), pairs,
+		    server_s(pairs));
+		event_base_loopbreak(srv->base);
 		return;
-	sl->stopped = 1;
-	log_msg("%s: stopping", strsignal(sig));
+	}
+	sl->stopping = 1;
+	service_notify(&sl->svc, "STOPPING=1");
 	for (i = 0; i < sl->nlisteners; i++)
 		evconnlistener_free(sl->listeners[i]);
 	sl->nlisteners = 0;
-	conn_end_all(&sl->srv);
-	event_base_loopbreak(sl->srv.base);
+	evtimer_del(sl->resume);
+	conn_drain(srv);
+	pairs = srv->relay.npaired / 2;
+	if (conn_busy(srv) == 0 || sl->o->drain_timeout == 0) {
+		log_msg("%s: stopping", strsignal(sig));
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	log_msg("%s: stopping; %zu pair%s may finish for up to %d s (send it "
+	    "again to end them now)", strsignal(sig), pairs, server_s(pairs),
+	    sl->o->drain_timeout);
+	evtimer_add(sl->drain, &tv);
+	evtimer_add(sl->drained, &check);
+	server_status_cb(-1, 0, sl);
 }
 
-/* SIGHUP must not kill a relay (log rotation sends it); nothing to reload. */
+/* Open --log-file for appending. Returns the descriptor, or -1. */
+static int
+server_log_open(const char *path)
+{
+	return (open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0666));
+}
+
+/*
+ * SIGHUP (log rotation, systemctl reload): reopen --log-file; nothing
+ * else can change without a restart. It never drops a connection.
+ */
 static void
 server_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct server_loop	*sl = arg;
+	struct timespec		 ts;
+	char			 msg[64];
+	int			 fd;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_msg("SIGHUP: nothing to reload; still serving");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	service_notify(&sl->svc, msg);
+	if (sl->o->log_file == NULL)
+		log_msg("SIGHUP: nothing to reload; still serving");
+	else if ((fd = server_log_open(sl->o->log_file)) == -1)
+		log_msg("SIGHUP: cannot reopen %s: %s; still writing to the "
+		    "old file", sl->o->log_file, strerror(errno));
+	else {
+		close(logjson_set_fd(sl->srv.log, fd));
+		sl->log_file_fd = fd;
+		log_msg("SIGHUP: reopened %s; still serving", sl->o->log_file);
+	}
+	service_notify(&sl->svc, "READY=1");
 }
 
 /* Raise the soft descriptor limit to the hard one: each pair needs 2+. */
@@ -167,34 +302,26 @@ server_raise_nofile(void)
 }
 
 /*
- * Open a listener on ep for TCP or (websocket) WebSocket clients, whose
- * public URL is url (NULL: ws://localhost:PORT/). Returns 0, or -1
- * after saying why.
+ * Accept on listening socket fd, at addr and port, for TCP or
+ * (websocket) WebSocket clients, whose public URL is url (NULL:
+ * ws://localhost:PORT/). Returns 0, or -1 after saying why.
  */
 static int
-server_listen_one(struct server_loop *sl, const struct endpoint *ep,
-    int websocket, const char *url)
+server_add_listener(struct server_loop *sl, int fd, int websocket,
+    const char *addr, int port, const char *url)
 {
-	const char	*addr = ep->interface[0] != '\0' ? ep->interface :
-			    "0.0.0.0";
-	char		 err[256], vis[256];
-	int		 fd, port;
+	struct evconnlistener	*l;
+	char			 vis[256];
 
-	if ((fd = listen_open(ep, &port, err, sizeof err)) == -1) {
-		log_msg("cannot listen%s on %s port %d: %s",
-		    websocket ? " for WebSocket" : "", addr, ep->port, err);
-		return (-1);
-	}
-	sl->listeners[sl->nlisteners] = evconnlistener_new(sl->srv.base,
-	    websocket ? server_accept_ws_cb : server_accept_cb, sl,
-	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	if (sl->listeners[sl->nlisteners] == NULL) {
+	l = evconnlistener_new(sl->srv.base, websocket ? server_accept_ws_cb :
+	    server_accept_cb, sl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (l == NULL) {
 		log_msg("cannot listen: out of memory");
 		close(fd);
 		return (-1);
 	}
-	evconnlistener_set_error_cb(sl->listeners[sl->nlisteners++],
-	    server_accept_error_cb);
+	evconnlistener_set_error_cb(l, server_accept_error_cb);
+	sl->listeners[sl->nlisteners++] = l;
 	if (!websocket)
 		log_msg("listening on %s port %d", addr, port);
 	else if (url != NULL)
@@ -206,12 +333,69 @@ server_listen_one(struct server_loop *sl, const struct endpoint *ep,
 	return (0);
 }
 
+/* Bind a listener on ep. Returns 0, or -1 after saying why. */
+static int
+server_listen_one(struct server_loop *sl, const struct endpoint *ep,
+    int websocket, const char *url)
+{
+	const char	*addr = ep->interface[0] != '\0' ? ep->interface :
+			    "0.0.0.0";
+	char		 err[256];
+	int		 fd, port;
+
+	if ((fd = listen_open(ep, &port, err, sizeof err)) == -1) {
+		log_msg("cannot listen%s on %s port %d: %s",
+		    websocket ? " for WebSocket" : "", addr, ep->port, err);
+		return (-1);
+	}
+	return (server_add_listener(sl, fd, websocket, addr, port, url));
+}
+
+/*
+ * Listen on the sockets a service manager passed (socket activation),
+ * instead of the endpoints. Returns 0, or -1 after saying why.
+ */
+static int
+server_listen_passed(struct server_loop *sl, const struct sdproto_fds *sf)
+{
+	char	 addr[64], err[256], name[64], vis[64];
+	int	 i, fd, port;
+
+	log_msg("using %d sockets passed by the service manager; not binding "
+	    "--port or --websocket", sf->n);
+	for (i = 0; i < sf->n; i++) {
+		fd = SDPROTO_FDS_START + i;
+		snprintf(name, sizeof name, "%.*s", (int)sf->fd[i].namelen,
+		    sf->fd[i].name != NULL ? sf->fd[i].name : "");
+		if (listen_passed(fd, addr, sizeof addr, &port, err,
+		    sizeof err) == -1) {
+			log_msg("socket %d (%s) from the service manager: %s",
+			    fd, name[0] != '\0' ? endpoint_vis(vis, sizeof vis,
+			    name) : "unnamed", err);
+			return (-1);
+		}
+		if (server_add_listener(sl, fd, sf->fd[i].websocket, addr,
+		    port, sl->o->websocket_url) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
 /* Open the listeners of o. Returns 0, or -1 after saying why. */
 static int
 server_listen(struct server_loop *sl, const struct opts *o)
 {
-	size_t	 i;
+	struct sdproto_fds	 sf;
+	char			 err[256];
+	size_t			 i;
+	int			 n;
 
+	if ((n = service_listen_fds(&sf, err, sizeof err)) == -1) {
+		log_msg("socket activation: %s", err);
+		return (-1);
+	}
+	if (n > 0)
+		return (server_listen_passed(sl, &sf));
 	for (i = 0; i < o->nports; i++)
 		if (server_listen_one(sl, &o->ports[i], 0, NULL) == -1)
 			return (-1);
@@ -221,6 +405,35 @@ server_listen(struct server_loop *sl, const struct opts *o)
 			return (-1);
 	if (o->websocket_url != NULL && o->nwebsockets == 0)
 		log_msg("--websocket-url is ignored without --websocket");
+	return (0);
+}
+
+/* Make the timer ev fire every usec microseconds. */
+static void
+server_every(struct event *ev, uint64_t usec)
+{
+	struct timeval	 tv = { (time_t)(usec / 1000000),
+			    (suseconds_t)(usec % 1000000) };
+
+	evtimer_add(ev, &tv);
+}
+
+/* Open --log-fd or --log-file. Returns 0, or -1 after saying why. */
+static int
+server_log_init(struct server_loop *sl, const struct opts *o)
+{
+	int	 fd = o->log_fd;
+
+	if (o->log_file != NULL &&
+	    (fd = sl->log_file_fd = server_log_open(o->log_file)) == -1) {
+		log_msg("cannot open --log-file %s: %s", o->log_file,
+		    strerror(errno));
+		return (-1);
+	}
+	if (fd != -1 && (sl->srv.log = logjson_new(sl->srv.base, fd)) == NULL) {
+		log_msg("out of memory");
+		return (-1);
+	}
 	return (0);
 }
 
@@ -239,6 +452,9 @@ server_run(const struct opts *o)
 		log_msg("out of memory");
 		return (1);
 	}
+	sl->o = o;
+	sl->log_file_fd = -1;
+	service_init(&sl->svc);
 	srv = &sl->srv;
 	relay_init(&srv->relay);
 	TAILQ_INIT(&srv->conns);
@@ -246,9 +462,17 @@ server_run(const struct opts *o)
 	srv->blur = o->blur_usage;
 	if ((srv->base = event_base_new()) == NULL ||
 	    (srv->reaper = event_new(srv->base, -1, 0, server_reaper_cb,
-	    srv)) == NULL ||
+	    sl)) == NULL ||
 	    (sl->resume = evtimer_new(srv->base, server_resume_cb,
 	    sl)) == NULL ||
+	    (sl->drain = evtimer_new(srv->base, server_drain_cb,
+	    sl)) == NULL ||
+	    (sl->drained = event_new(srv->base, -1, EV_PERSIST,
+	    server_drained_cb, sl)) == NULL ||
+	    (sl->status = event_new(srv->base, -1, EV_PERSIST,
+	    server_status_cb, sl)) == NULL ||
+	    (sl->watchdog = event_new(srv->base, -1, EV_PERSIST,
+	    server_watchdog_cb, sl)) == NULL ||
 	    (sl->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb,
 	    sl)) == NULL ||
 	    (sl->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb,
@@ -258,11 +482,8 @@ server_run(const struct opts *o)
 		log_msg("cannot start the event loop");
 		goto out;
 	}
-	if (o->log_fd != -1 &&
-	    (srv->log = logjson_new(srv->base, o->log_fd)) == NULL) {
-		log_msg("out of memory");
+	if (server_log_init(sl, o) == -1)
 		goto out;
-	}
 	sl->rebooted = (int64_t)conn_now();
 	if (o->usage_db != NULL) {
 		char err[512];
@@ -285,6 +506,14 @@ server_run(const struct opts *o)
 	evsignal_add(sl->sigint, NULL);
 	evsignal_add(sl->sigterm, NULL);
 	evsignal_add(sl->sighup, NULL);
+	if (sl->svc.fd != -1) {
+		server_every(sl->status, SERVER_STATUS_S * 1000000);
+		/* Twice per interval, as sd_watchdog_enabled(3) advises. */
+		if (sl->svc.watchdog_usec > 0)
+			server_every(sl->watchdog, sl->svc.watchdog_usec / 2);
+		service_notify(&sl->svc, "READY=1");
+		server_status_cb(-1, 0, sl);
+	}
 	if (event_base_dispatch(srv->base) == -1)
 		log_msg("event loop failed");
 	else
@@ -298,6 +527,8 @@ out:
 		server_current(sl);
 	db_close(srv->db, SERVER_DB_FLUSH_S);
 	logjson_free(srv->log);
+	if (sl->log_file_fd != -1)
+		close(sl->log_file_fd);
 	relay_free(&srv->relay);
 	if (sl->sigint != NULL)
 		event_free(sl->sigint);
@@ -309,10 +540,19 @@ out:
 		event_free(sl->resume);
 	if (sl->current != NULL)
 		event_free(sl->current);
+	if (sl->drain != NULL)
+		event_free(sl->drain);
+	if (sl->drained != NULL)
+		event_free(sl->drained);
+	if (sl->status != NULL)
+		event_free(sl->status);
+	if (sl->watchdog != NULL)
+		event_free(sl->watchdog);
 	if (srv->reaper != NULL)
 		event_free(srv->reaper);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
+	service_free(&sl->svc);
 	free(sl);
 	return (rv);
 }

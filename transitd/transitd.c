@@ -13,9 +13,10 @@
 #endif
 
 static const char	 transitd_usage[] =
-"usage: transitd [--port=ENDPOINT]... [--log-fd=N] [--blur-usage=SECONDS]\n"
-"                [--usage-db=FILE] [--websocket=ENDPOINT]...\n"
-"                [--websocket-url=URL]\n"
+"usage: transitd [--port=ENDPOINT]... [--log-fd=N | --log-file=FILE]\n"
+"                [--blur-usage=SECONDS] [--usage-db=FILE]\n"
+"                [--websocket=ENDPOINT]... [--websocket-url=URL]\n"
+"                [--drain-timeout=SECONDS]\n"
 "\n"
 "A magic-wormhole transit relay: pairs clients that send the same token\n"
 "and relays bytes between them.\n"
@@ -23,16 +24,29 @@ static const char	 transitd_usage[] =
 "  -p, --port=ENDPOINT       listen here (may be repeated); default\n"
 "                            tcp:4001:interface=\\:\\: (IPv4 and IPv6)\n"
 "      --log-fd=N            write one JSON usage line per record to fd N\n"
+"      --log-file=FILE       append them to FILE instead (reopened on\n"
+"                            SIGHUP)\n"
 "      --blur-usage=SECONDS  round times and sizes in usage records\n"
 "      --usage-db=FILE       record usage in an SQLite database\n"
 "  -w, --websocket=ENDPOINT  also listen for WebSocket clients (may be\n"
 "                            repeated)\n"
 "  -u, --websocket-url=URL   their public ws:// or wss:// URL, printed at\n"
 "                            start; default ws://localhost:PORT/\n"
+"      --drain-timeout=SECONDS\n"
+"                            after SIGTERM, let live pairs finish for up\n"
+"                            to this long; default 60, 0 ends them at once\n"
 "  -h, --help                print this and exit\n"
 "  -V, --version             print the version and exit\n"
 "\n"
-"ENDPOINT: tcp:PORT[:interface=ADDR][:backlog=N], '\\:' for a ':' in ADDR.\n";
+"ENDPOINT: tcp:PORT[:interface=ADDR][:backlog=N], '\\:' for a ':' in ADDR.\n"
+"\n"
+"Every option may also come from the environment: TRANSITD_PORT,\n"
+"TRANSITD_LOG_FD, TRANSITD_LOG_FILE, TRANSITD_BLUR_USAGE, TRANSITD_USAGE_DB,\n"
+"TRANSITD_WEBSOCKET, TRANSITD_WEBSOCKET_URL, TRANSITD_DRAIN_TIMEOUT (endpoints\n"
+"separated by spaces); the command line wins. Sockets passed by a service\n"
+"manager (LISTEN_FDS) replace --port and --websocket.\n";
+
+extern char	**environ;
 
 int
 main(int argc, char **argv)
@@ -40,7 +54,7 @@ main(int argc, char **argv)
 	struct opts	 o;
 	char		 err[512];
 
-	if (opts_parse(argc, argv, &o, err, sizeof err) == -1) {
+	if (opts_parse_env(argc, argv, environ, &o, err, sizeof err) == -1) {
 		log_msg("%s (see transitd --help)", err);
 		return (2);
 	}

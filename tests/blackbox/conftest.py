@@ -485,11 +485,18 @@ class Server:
                     return int(line.split()[1])
         raise AssertionError("no VmRSS")
 
-    def signal_and_wait(self, sig=signal.SIGTERM, timeout=5.0):
-        """Send sig; return the exit status (fails if not exited in time)."""
+    def signal_and_wait(self, sig=signal.SIGTERM, timeout=5.0, again=None):
+        """Send sig (and, with again=SECONDS, once more after that long if
+        the relay is still draining live pairs); return the exit status
+        (fails if not exited in time)."""
         self.stopped = True
         self.proc.send_signal(sig)
         try:
+            if again is not None:
+                try:
+                    return self.proc.wait(again)
+                except subprocess.TimeoutExpired:
+                    self.proc.send_signal(sig)
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()

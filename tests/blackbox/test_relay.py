@@ -1,7 +1,9 @@
 """Impatience, relaying, close orders, usage records of pairs, volume."""
 
 import hashlib
+import signal
 import socket
+import subprocess
 import struct
 import threading
 import time
@@ -373,7 +375,9 @@ def test_lonely_waiter_token_reusable(server):
 
 
 @pytest.mark.transitd_only
-def test_sigterm_with_stalled_pair_exits_promptly(server):
+def test_second_sigterm_with_stalled_pair_exits_promptly(server):
+    """The first SIGTERM lets the live pair drain; the second ends it at
+    once, even with undeliverable bytes queued, and still records it."""
     a, b = server.pair()
     a.setblocking(False)
     data = pattern(3, 32 << 20)
@@ -385,6 +389,9 @@ def test_sigterm_with_stalled_pair_exits_promptly(server):
         except BlockingIOError:
             wait_writable(a, 0.05)
     # b never reads: transitd holds undeliverable data for b
+    server.proc.send_signal(signal.SIGTERM)
+    with pytest.raises(subprocess.TimeoutExpired):
+        server.proc.wait(1.0)                   # draining the live pair
     t0 = time.monotonic()
     assert server.signal_and_wait(timeout=5) == 0
     assert time.monotonic() - t0 < 5

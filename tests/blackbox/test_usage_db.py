@@ -238,7 +238,7 @@ def test_current_row_at_clean_exit(start_server, tmp_path):
     w = s.client(new_token(), new_side())       # waiting at exit
     assert_silent(w, 0.1)
     time.sleep(1.1)                             # let 'updated' move on
-    assert s.signal_and_wait(signal.SIGTERM, timeout=12) == 0
+    assert s.signal_and_wait(signal.SIGTERM, timeout=12, again=0.5) == 0
     t_end = time.time()
     recs = s.log.drain_to_eof()
     assert sorted(r["mood"] for r in recs) == ["happy", "lonely"]

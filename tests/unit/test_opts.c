@@ -244,6 +244,118 @@ test_opts_many(void **state)
 	assert_true(err[0] != '\0' && strchr(err, '\n') == NULL);
 }
 
+/* Each option comes from its TRANSITD_ variable unless given. */
+static void
+test_opts_env(void **state)
+{
+	char		*a0[] = { "transitd", NULL };
+	char		*a1[] = { "transitd", "--port=tcp:4100", "--blur-usage",
+			    "60", NULL };
+	char		*env[] = { "PATH=/bin", "TRANSITD_PORT= tcp:4001\t"
+			    "tcp:4002:interface=127.0.0.1 \n",
+			    "TRANSITD_BLUR_USAGE=3600", "TRANSITD_LOG_FD=",
+			    "TRANSITD_USAGE_DB=/var/lib/transitd/usage.sqlite",
+			    "TRANSITD_WEBSOCKET=tcp:4003",
+			    "TRANSITD_WEBSOCKET_URL=wss://relay.example/",
+			    "TRANSITD_DRAIN_TIMEOUT=5", "TRANSITD_MUNIN=x",
+			    "TRANSITD=/usr/sbin/transitd", NULL };
+	char		*env2[] = { "TRANSITD_LOG_FILE=/var/log/t.log", NULL };
+	struct opts	 o;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(opts_parse_env(1, a0, env, &o, err, sizeof err), 0);
+	assert_int_equal(o.nports, 2);
+	assert_int_equal(o.ports[0].port, 4001);
+	assert_int_equal(o.ports[1].port, 4002);
+	assert_string_equal(o.ports[1].interface, "127.0.0.1");
+	assert_int_equal(o.blur_usage, 3600);
+	assert_int_equal(o.log_fd, -1);		/* empty means unset */
+	assert_string_equal(o.usage_db, "/var/lib/transitd/usage.sqlite");
+	assert_int_equal(o.nwebsockets, 1);
+	assert_int_equal(o.websockets[0].port, 4003);
+	assert_string_equal(o.websocket_url, "wss://relay.example/");
+	assert_int_equal(o.drain_timeout, 5);
+	assert_null(o.log_file);
+	/* The command line wins, option by option. */
+	assert_int_equal(opts_parse_env(4, a1, env, &o, err, sizeof err), 0);
+	assert_int_equal(o.nports, 1);
+	assert_int_equal(o.ports[0].port, 4100);
+	assert_int_equal(o.blur_usage, 60);
+	assert_int_equal(o.drain_timeout, 5);
+	assert_int_equal(o.nwebsockets, 1);
+	/* Without variables: the defaults. */
+	assert_int_equal(opts_parse_env(1, a0, NULL, &o, err, sizeof err), 0);
+	assert_int_equal(o.drain_timeout, OPTS_DRAIN_DEFAULT);
+	assert_int_equal(o.nports, 1);
+	assert_int_equal(o.ports[0].port, 4001);
+	assert_int_equal(opts_parse_env(1, a0, env2, &o, err, sizeof err), 0);
+	assert_string_equal(o.log_file, "/var/log/t.log");
+}
+
+/* A bad variable is a one-line error that names it. */
+static void
+test_opts_env_bad(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "TRANSITD_PORT=tcp:4001 bogus", "TRANSITD_PORT=bogus" },
+		{ "TRANSITD_BLUR_USAGE=1h", "TRANSITD_BLUR_USAGE=1h" },
+		{ "TRANSITD_LOG_FD=x", "TRANSITD_LOG_FD=x" },
+		{ "TRANSITD_DRAIN_TIMEOUT=-1", "TRANSITD_DRAIN_TIMEOUT" },
+		{ "TRANSITD_WEBSOCKET_URL=http://x/", "TRANSITD_WEBSOCKET_URL" },
+		{ "TRANSITD_WEBSOCKET=tcp:99999", "TRANSITD_WEBSOCKET" },
+	};
+	char		*a0[] = { "transitd", NULL };
+	char		*a1[] = { "transitd", "--log-fd=3", NULL };
+	char		*env[2], *env2[] = { "TRANSITD_LOG_FILE=/x", NULL };
+	char		 many[OPTS_PORTS_MAX * 10 + 32], err[256];
+	struct opts	 o;
+	size_t		 i;
+	int		 n;
+
+	(void)state;
+	env[1] = NULL;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		env[0] = (char *)bad[i][0];
+		err[0] = '\0';
+		assert_int_equal(opts_parse_env(1, a0, env, &o, err,
+		    sizeof err), -1);
+		assert_non_null(strstr(err, bad[i][1]));
+		assert_null(strchr(err, '\n'));
+	}
+	/* Too many endpoints in one variable. */
+	n = snprintf(many, sizeof many, "TRANSITD_PORT=");
+	for (i = 0; i <= OPTS_PORTS_MAX; i++)
+		n += snprintf(many + n, sizeof many - n, "tcp:%zu ", 5000 + i);
+	env[0] = many;
+	assert_int_equal(opts_parse_env(1, a0, env, &o, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too many"));
+	/* Both usage line destinations. */
+	assert_int_equal(opts_parse_env(2, a1, env2, &o, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--log-file"));
+}
+
+/* --drain-timeout and --log-file on the command line. */
+static void
+test_opts_drain_log_file(void **state)
+{
+	char		*a1[] = { "transitd", "--drain-timeout=0",
+			    "--log-file", "/tmp/u.log", NULL };
+	char		*a2[] = { "transitd", "--drain-timeout=x", NULL };
+	char		*a3[] = { "transitd", "--log-file=", NULL };
+	struct opts	 o;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(opts_parse(4, a1, &o, err, sizeof err), 0);
+	assert_int_equal(o.drain_timeout, 0);
+	assert_string_equal(o.log_file, "/tmp/u.log");
+	assert_int_equal(opts_parse(2, a2, &o, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--drain-timeout=x"));
+	assert_int_equal(opts_parse(2, a3, &o, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--log-file needs a file name"));
+}
+
 int
 main(void)
 {
@@ -253,6 +365,9 @@ main(void)
 		cmocka_unit_test(test_opts_many),
 		cmocka_unit_test(test_opts_usage_db),
 		cmocka_unit_test(test_opts_websocket),
+		cmocka_unit_test(test_opts_env),
+		cmocka_unit_test(test_opts_env_bad),
+		cmocka_unit_test(test_opts_drain_log_file),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
