@@ -263,6 +263,8 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 				break;
 			c->peer = p;
 			p->peer = c;
+			c->flags |= CONN_RELAYED;
+			p->flags |= CONN_RELAYED;
 			conn_update(c);
 			conn_update(p);
 			break;
@@ -575,8 +577,7 @@ conn_busy(struct server *srv)
 	size_t		 n = 0;
 
 	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (c->rc.state == RELAY_PAIRED ||
-		    ((c->flags & CONN_CLOSING) && c->out.len > 0))
+		if (c->flags & CONN_RELAYED)
 			n++;
 	return (n);
 }

@@ -70,6 +70,7 @@ struct conn {
 #define CONN_CLOSING	0x4	/* flush out, then linger */
 #define CONN_LINGER	0x8	/* write side shut, discarding input */
 #define CONN_DEAD	0x10	/* fd closed, on srv->dead */
+#define CONN_RELAYED	0x20	/* was in a pair */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -88,8 +89,9 @@ void	conn_end_all(struct server *);
  */
 void	conn_drain(struct server *);
 /*
- * How many connections still relay: paired, or closing with relayed
- * bytes left to write. The rest only wait for their client's FIN.
+ * How many connections of pairs are still open: relaying, writing what
+ * they are owed, or waiting for their client's FIN so that closing does
+ * not reset the connection and destroy bytes the client has not read.
  */
 size_t	conn_busy(struct server *);
 /* Fill the live counts of the database's current row. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 
 struct logjson {
 	int		 fd;
+	char		 name[128];	/* for messages */
 	struct evbuffer	*queue;
 	struct event	*retry;
 	unsigned long	 lost;		/* lines lost in all */
@@ -120,8 +122,8 @@ logjson_drop(struct logjson *lj, int error)
 			lines++;
 	evbuffer_drain(lj->queue, len);
 	if (lj->episode == 0)
-		log_msg("log fd %d: cannot write usage lines (%s); counting "
-		    "lost lines", lj->fd, strerror(error));
+		log_msg("%s: cannot write usage lines (%s); counting "
+		    "lost lines", lj->name, strerror(error));
 	lj->episode += lines;
 	lj->lost += lines;
 }
@@ -149,8 +151,8 @@ logjson_flush(struct logjson *lj)
 		return;
 	}
 	if (lj->episode > 0) {
-		log_msg("log fd %d: writing again after losing %lu usage "
-		    "lines", lj->fd, lj->episode);
+		log_msg("%s: writing again after losing %lu usage "
+		    "line%s", lj->name, lj->episode, lj->episode == 1 ? "" : "s");
 		lj->episode = 0;
 	}
 }
@@ -163,27 +165,36 @@ logjson_retry_cb(evutil_socket_t fd, short what, void *arg)
 	logjson_flush(arg);
 }
 
+/* Make fd non-blocking: the relay never waits for its log. */
+static void
+logjson_nonblock(struct logjson *lj, int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		log_msg("%s: %s; usage lines will be lost", lj->name,
+		    strerror(errno));
+	else if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		log_msg("%s: cannot make it non-blocking: %s", lj->name,
+		    strerror(errno));
+}
+
 struct logjson *
-logjson_new(struct event_base *base, int fd)
+logjson_new(struct event_base *base, int fd, const char *name)
 {
 	struct logjson	*lj;
-	int		 fl;
 
 	if ((lj = calloc(1, sizeof *lj)) == NULL)
 		return (NULL);
 	lj->fd = fd;
+	snprintf(lj->name, sizeof lj->name, "%s", name);
 	lj->queue = evbuffer_new();
 	lj->retry = evtimer_new(base, logjson_retry_cb, lj);
 	if (lj->queue == NULL || lj->retry == NULL) {
 		logjson_free(lj);
 		return (NULL);
 	}
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		log_msg("log fd %d: %s; usage lines will be lost", fd,
-		    strerror(errno));
-	else if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		log_msg("log fd %d: cannot make it non-blocking: %s", fd,
-		    strerror(errno));
+	logjson_nonblock(lj, fd);
 	return (lj);
 }
 
@@ -198,8 +209,8 @@ logjson_write(struct logjson *lj, const struct usage_rec *rec)
 	if (evbuffer_get_length(lj->queue) + n > LOGJSON_QUEUE_MAX ||
 	    evbuffer_add(lj->queue, line, n) == -1) {
 		if (lj->episode == 0)
-			log_msg("log fd %d: reader too slow; counting lost "
-			    "usage lines", lj->fd);
+			log_msg("%s: reader too slow; counting lost "
+			    "usage lines", lj->name);
 		lj->episode++;
 		lj->lost++;
 		return;
@@ -216,6 +227,7 @@ logjson_set_fd(struct logjson *lj, int fd)
 	evtimer_del(lj->retry);
 	logjson_flush(lj);
 	evtimer_del(lj->retry);
+	logjson_nonblock(lj, fd);
 	lj->fd = fd;
 	logjson_flush(lj);
 	return (old);
@@ -242,8 +254,8 @@ logjson_free(struct logjson *lj)
 		if (evbuffer_get_length(lj->queue) > 0)
 			logjson_drop(lj, EAGAIN);
 		if (lj->lost > 0)
-			log_msg("log fd %d: %lu usage lines lost in all",
-			    lj->fd, lj->lost);
+			log_msg("%s: %lu usage line%s lost in all",
+			    lj->name, lj->lost, lj->lost == 1 ? "" : "s");
 	}
 	if (lj->queue != NULL)
 		evbuffer_free(lj->queue);

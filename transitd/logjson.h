@@ -21,13 +21,17 @@ struct logjson;
  */
 int		 logjson_format(const struct usage_rec *, char *buf,
 		     size_t len);
-/* Start writing lines to fd (made non-blocking). NULL on no memory. */
-struct logjson	*logjson_new(struct event_base *, int fd);
+/*
+ * Start writing lines to fd (made non-blocking), called name in messages
+ * ("log fd 3"). NULL on no memory.
+ */
+struct logjson	*logjson_new(struct event_base *, int fd, const char *name);
 /* Queue the line of rec; never blocks; counts it as lost if it cannot. */
 void		 logjson_write(struct logjson *, const struct usage_rec *);
 /*
- * Write to fd from now on (--log-file reopened): what the old descriptor
- * takes now goes there, the rest to fd. Returns the old descriptor.
+ * Write to fd (made non-blocking) from now on (--log-file reopened): what
+ * the old descriptor takes now goes there, the rest to fd. Returns the
+ * old descriptor.
  */
 int		 logjson_set_fd(struct logjson *, int fd);
 /* Try for up to a second to write what is queued, then free. */

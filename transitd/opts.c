@@ -66,18 +66,22 @@ opts_name(int ch)
 }
 
 /*
- * Add endpoint text s of option ch, given as label ("--port" or
- * "TRANSITD_PORT"), to eps. Returns 0, or -1 with err.
+ * Add endpoint text s, given as label ("--port" or "TRANSITD_PORT"), to
+ * eps. Returns 0, or -1 with err.
  */
 static int
-opts_endpoint(int ch, const char *label, const char *s, struct endpoint *eps,
+opts_endpoint(const char *label, const char *s, struct endpoint *eps,
     size_t *n, char *err, size_t errlen)
 {
 	char	 why[200], vis[128];
 
 	if (*n == OPTS_PORTS_MAX) {
-		snprintf(err, errlen, "too many --%s options (at most %d)",
-		    opts_name(ch), OPTS_PORTS_MAX);
+		if (label[0] == '-')
+			snprintf(err, errlen, "too many %s options (at most "
+			    "%d)", label, OPTS_PORTS_MAX);
+		else
+			snprintf(err, errlen, "%s: too many endpoints (at most "
+			    "%d)", label, OPTS_PORTS_MAX);
 		return (-1);
 	}
 	if (endpoint_parse(s, &eps[*n], why, sizeof why) == -1) {
@@ -125,10 +129,10 @@ opts_set(struct opts *o, int ch, const char *label, const char *s,
 
 	switch (ch) {
 	case 'p':
-		return (opts_endpoint(ch, label, s, o->ports, &o->nports,
-		    err, errlen));
+		return (opts_endpoint(label, s, o->ports, &o->nports, err,
+		    errlen));
 	case 'w':
-		return (opts_endpoint(ch, label, s, o->websockets,
+		return (opts_endpoint(label, s, o->websockets,
 		    &o->nwebsockets, err, errlen));
 	case 'u':
 		if (!opts_ws_url(s)) {
@@ -268,8 +272,13 @@ opts_parse_env(int argc, char **argv, char *const *envp, struct opts *o,
 			    endpoint_vis(vis, sizeof vis, argv[optind - 1]));
 			return (-1);
 		default:
+			/* The two log destinations are one choice. */
 			for (i = 0; i < OPTS_NENV; i++)
-				if (opts_env[i].ch == ch)
+				if (opts_env[i].ch == ch ||
+				    (opts_env[i].ch == OPT_LOG_FD &&
+				    ch == OPT_LOG_FILE) ||
+				    (opts_env[i].ch == OPT_LOG_FILE &&
+				    ch == OPT_LOG_FD))
 					seen[i] = 1;
 			snprintf(label, sizeof label, "--%s", opts_name(ch));
 			if (opts_set(o, ch, label, optarg, err, errlen) == -1)
@@ -282,7 +291,9 @@ opts_parse_env(int argc, char **argv, char *const *envp, struct opts *o,
 		    endpoint_vis(vis, sizeof vis, argv[optind]));
 		return (-1);
 	}
-	if (opts_from_env(o, envp, seen, err, errlen) == -1)
+	/* --help and --version work whatever the environment holds. */
+	if (!o->help && !o->version &&
+	    opts_from_env(o, envp, seen, err, errlen) == -1)
 		return (-1);
 	if (o->log_fd != -1 && o->log_file != NULL) {
 		snprintf(err, errlen, "--log-fd and --log-file cannot both be "

@@ -150,7 +150,6 @@ server_status_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-
 	snprintf(status, sizeof status, "%s%zu pair%s relaying, %zu waiting "
 	    "for a partner, %zu connection%s", sl->stopping ? "draining: " : "",
 	    pairs, server_s(pairs), srv->relay.ntokens, srv->nconns,
@@ -234,6 +233,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	sl->nlisteners = 0;
 	evtimer_del(sl->resume);
 	conn_drain(srv);
+	server_current(sl);	/* the waiters are gone */
 	pairs = srv->relay.npaired / 2;
 	if (conn_busy(srv) == 0 || sl->o->drain_timeout == 0) {
 		log_msg("%s: stopping", strsignal(sig));
@@ -248,12 +248,15 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	server_status_cb(-1, 0, sl);
 }
 
-/* Open --log-file for appending. Returns the descriptor, or -1. */
+/*
+ * Open --log-file for appending. Returns the descriptor, or -1. Not
+ * blocking, even to open: a FIFO without a reader must not stop the relay.
+ */
 static int
 server_log_open(const char *path)
 {
 	return (open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0666));
+	    O_NOCTTY | O_NONBLOCK, 0666));
 }
 
 /*
@@ -422,15 +425,21 @@ server_every(struct event *ev, uint64_t usec)
 static int
 server_log_init(struct server_loop *sl, const struct opts *o)
 {
+	char	 name[300];
 	int	 fd = o->log_fd;
 
 	if (o->log_file != NULL &&
 	    (fd = sl->log_file_fd = server_log_open(o->log_file)) == -1) {
-		log_msg("cannot open --log-file %s: %s", o->log_file,
+		log_msg("cannot open log file %s: %s", o->log_file,
 		    strerror(errno));
 		return (-1);
 	}
-	if (fd != -1 && (sl->srv.log = logjson_new(sl->srv.base, fd)) == NULL) {
+	if (o->log_file != NULL)
+		snprintf(name, sizeof name, "log file %s", o->log_file);
+	else
+		snprintf(name, sizeof name, "log fd %d", fd);
+	if (fd != -1 &&
+	    (sl->srv.log = logjson_new(sl->srv.base, fd, name)) == NULL) {
 		log_msg("out of memory");
 		return (-1);
 	}

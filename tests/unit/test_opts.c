@@ -305,9 +305,11 @@ test_opts_env_bad(void **state)
 		{ "TRANSITD_WEBSOCKET_URL=http://x/", "TRANSITD_WEBSOCKET_URL" },
 		{ "TRANSITD_WEBSOCKET=tcp:99999", "TRANSITD_WEBSOCKET" },
 	};
-	char		*a0[] = { "transitd", NULL };
+	char		*a0[] = { "transitd", NULL, NULL };
 	char		*a1[] = { "transitd", "--log-fd=3", NULL };
 	char		*env[2], *env2[] = { "TRANSITD_LOG_FILE=/x", NULL };
+	char		*env3[] = { "TRANSITD_LOG_FILE=/x", "TRANSITD_LOG_FD=3",
+			    NULL };
 	char		 many[OPTS_PORTS_MAX * 10 + 32], err[256];
 	struct opts	 o;
 	size_t		 i;
@@ -330,8 +332,21 @@ test_opts_env_bad(void **state)
 	env[0] = many;
 	assert_int_equal(opts_parse_env(1, a0, env, &o, err, sizeof err), -1);
 	assert_non_null(strstr(err, "too many"));
-	/* Both usage line destinations. */
-	assert_int_equal(opts_parse_env(2, a1, env2, &o, err, sizeof err), -1);
+	/* --help and --version ignore the environment. */
+	env[0] = (char *)bad[0][0];
+	a0[1] = "--help";
+	assert_int_equal(opts_parse_env(2, a0, env, &o, err, sizeof err), 0);
+	assert_int_equal(o.help, 1);
+	a0[1] = "-V";
+	assert_int_equal(opts_parse_env(2, a0, env, &o, err, sizeof err), 0);
+	assert_int_equal(o.version, 1);
+	a0[1] = NULL;
+	/* Both usage line destinations: the command line's wins over the
+	 * environment's; both in the environment is an error. */
+	assert_int_equal(opts_parse_env(2, a1, env2, &o, err, sizeof err), 0);
+	assert_int_equal(o.log_fd, 3);
+	assert_null(o.log_file);
+	assert_int_equal(opts_parse_env(1, a0, env3, &o, err, sizeof err), -1);
 	assert_non_null(strstr(err, "--log-file"));
 }
 
