@@ -41,6 +41,8 @@ def layout(usr):
         top + "sbin/transitd": 0o755,
         top + "share/man/man8/transitd.8": 0o644,
         top + "share/munin/plugins/wormhole_transit_": None,
+        top + "share/transitd/daemontools/env/TRANSITD_PORT": 0o644,
+        top + "share/transitd/daemontools/env/TRANSITD_USAGE_DB": 0o644,
         top + "share/transitd/daemontools/log/run": 0o755,
         top + "share/transitd/daemontools/run": 0o755,
         top + "share/transitd/munin/plugin-conf.d/transitd": 0o644,
