@@ -93,6 +93,23 @@ conn_update(struct conn *c)
 	    (rd ? CONN_READING : 0) | (wr ? CONN_WRITING : 0);
 }
 
+/*
+ * Close fd. Input left unread would make the close reset the connection,
+ * and a reset can destroy bytes the client has not read yet: what has
+ * arrived is read away first (a little, without waiting).
+ */
+static void
+conn_close_fd(int fd)
+{
+	char	 buf[4096];
+	int	 i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
 /* Close c now and queue it for the reaper. */
 static void
 conn_kill(struct conn *c)
@@ -105,7 +122,7 @@ conn_kill(struct conn *c)
 	event_del(c->wev);
 	if (c->timer != NULL)
 		event_del(c->timer);
-	close(c->fd);
+	conn_close_fd(c->fd);
 	pump_free(&c->out);
 	if (c->peer != NULL && c->peer->peer == c)
 		c->peer->peer = NULL;

@@ -31,7 +31,8 @@
 #define SERVER_CURRENT_S	300	/* current row; Munin calls it stale after */
 #define SERVER_DB_FLUSH_S	10	/* at exit, retry a refusing database */
 #define SERVER_STATUS_S		1	/* STATUS= at most this often */
-#define SERVER_DRAIN_CHECK_MS	100	/* draining: are the pairs done? */
+#define SERVER_DRAIN_CHECK_MS	20	/* draining: are the pairs done? */
+#define SERVER_PRIORITIES	2	/* signals, then the rest */
 #define SERVER_LISTENERS_MAX	(SDPROTO_FDS_MAX > 2 * OPTS_PORTS_MAX ? \
 				    SDPROTO_FDS_MAX : 2 * OPTS_PORTS_MAX)
 
@@ -49,6 +50,12 @@ struct server_loop {
 	struct event		*drain;		/* --drain-timeout is up */
 	struct event		*drained;	/* check for the end of pairs */
 	int			 log_file_fd;	/* --log-file, or -1 */
+	int			 npassed;	/* sockets from the manager */
+	struct {
+		int		 websocket;
+		int		 port;
+		char		 addr[64];
+	}			 passed[SDPROTO_FDS_MAX];
 	int64_t			 rebooted;
 	int			 stopping;	/* a SIGTERM came: draining */
 };
@@ -273,6 +280,10 @@ server_sighup_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	if (sl->stopping) {
+		log_msg("SIGHUP: stopping; ignored");
+		return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
@@ -355,31 +366,34 @@ server_listen_one(struct server_loop *sl, const struct endpoint *ep,
 }
 
 /*
- * Listen on the sockets a service manager passed (socket activation),
- * instead of the endpoints. Returns 0, or -1 after saying why.
+ * Take the sockets a service manager passed (socket activation), before
+ * this process opens any descriptor of its own that could be mistaken
+ * for a missing one. Returns 0, or -1 after saying why.
  */
 static int
-server_listen_passed(struct server_loop *sl, const struct sdproto_fds *sf)
+server_take_passed(struct server_loop *sl)
 {
-	char	 addr[64], err[256], name[64], vis[64];
-	int	 i, fd, port;
+	struct sdproto_fds	 sf;
+	char			 err[256], name[64], vis[64];
+	int			 i, fd;
 
-	log_msg("using %d sockets passed by the service manager; not binding "
-	    "--port or --websocket", sf->n);
-	for (i = 0; i < sf->n; i++) {
+	if ((sl->npassed = service_listen_fds(&sf, err, sizeof err)) == -1) {
+		log_msg("socket activation: %s", err);
+		return (-1);
+	}
+	for (i = 0; i < sl->npassed; i++) {
 		fd = SDPROTO_FDS_START + i;
-		snprintf(name, sizeof name, "%.*s", (int)sf->fd[i].namelen,
-		    sf->fd[i].name != NULL ? sf->fd[i].name : "");
-		if (listen_passed(fd, addr, sizeof addr, &port, err,
+		snprintf(name, sizeof name, "%.*s", (int)sf.fd[i].namelen,
+		    sf.fd[i].name != NULL ? sf.fd[i].name : "");
+		if (listen_passed(fd, sl->passed[i].addr,
+		    sizeof sl->passed[i].addr, &sl->passed[i].port, err,
 		    sizeof err) == -1) {
 			log_msg("socket %d (%s) from the service manager: %s",
 			    fd, name[0] != '\0' ? endpoint_vis(vis, sizeof vis,
 			    name) : "unnamed", err);
 			return (-1);
 		}
-		if (server_add_listener(sl, fd, sf->fd[i].websocket, addr,
-		    port, sl->o->websocket_url) == -1)
-			return (-1);
+		sl->passed[i].websocket = sf.fd[i].websocket;
 	}
 	return (0);
 }
@@ -388,26 +402,32 @@ server_listen_passed(struct server_loop *sl, const struct sdproto_fds *sf)
 static int
 server_listen(struct server_loop *sl, const struct opts *o)
 {
-	struct sdproto_fds	 sf;
-	char			 err[256];
-	size_t			 i;
-	int			 n;
+	size_t	 i;
+	int	 n, nws = 0;
 
-	if ((n = service_listen_fds(&sf, err, sizeof err)) == -1) {
-		log_msg("socket activation: %s", err);
-		return (-1);
+	if (sl->npassed > 0) {
+		log_msg("using %d sockets passed by the service manager; not "
+		    "binding --port or --websocket", sl->npassed);
+		for (n = 0; n < sl->npassed; n++) {
+			nws += sl->passed[n].websocket;
+			if (server_add_listener(sl, SDPROTO_FDS_START + n,
+			    sl->passed[n].websocket, sl->passed[n].addr,
+			    sl->passed[n].port, o->websocket_url) == -1)
+				return (-1);
+		}
+	} else {
+		for (i = 0; i < o->nports; i++)
+			if (server_listen_one(sl, &o->ports[i], 0, NULL) == -1)
+				return (-1);
+		for (i = 0; i < o->nwebsockets; i++)
+			if (server_listen_one(sl, &o->websockets[i], 1,
+			    o->websocket_url) == -1)
+				return (-1);
+		nws = (int)o->nwebsockets;
 	}
-	if (n > 0)
-		return (server_listen_passed(sl, &sf));
-	for (i = 0; i < o->nports; i++)
-		if (server_listen_one(sl, &o->ports[i], 0, NULL) == -1)
-			return (-1);
-	for (i = 0; i < o->nwebsockets; i++)
-		if (server_listen_one(sl, &o->websockets[i], 1,
-		    o->websocket_url) == -1)
-			return (-1);
-	if (o->websocket_url != NULL && o->nwebsockets == 0)
-		log_msg("--websocket-url is ignored without --websocket");
+	if (o->websocket_url != NULL && nws == 0)
+		log_msg("--websocket-url is ignored without a WebSocket "
+		    "listener");
 	return (0);
 }
 
@@ -463,13 +483,17 @@ server_run(const struct opts *o)
 	}
 	sl->o = o;
 	sl->log_file_fd = -1;
-	service_init(&sl->svc);
+	sl->svc.fd = -1;
 	srv = &sl->srv;
 	relay_init(&srv->relay);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->dead);
 	srv->blur = o->blur_usage;
+	if (server_take_passed(sl) == -1)
+		goto out;
+	service_init(&sl->svc);
 	if ((srv->base = event_base_new()) == NULL ||
+	    event_base_priority_init(srv->base, SERVER_PRIORITIES) == -1 ||
 	    (srv->reaper = event_new(srv->base, -1, 0, server_reaper_cb,
 	    sl)) == NULL ||
 	    (sl->resume = evtimer_new(srv->base, server_resume_cb,
@@ -491,6 +515,12 @@ server_run(const struct opts *o)
 		log_msg("cannot start the event loop");
 		goto out;
 	}
+	/*
+	 * Signals first: a connection queued when SIGTERM comes must stay
+	 * in the listening socket, for the next process to take.
+	 */
+	event_priority_set(sl->sigint, 0);
+	event_priority_set(sl->sigterm, 0);
 	if (server_log_init(sl, o) == -1)
 		goto out;
 	sl->rebooted = (int64_t)conn_now();
@@ -519,7 +549,8 @@ server_run(const struct opts *o)
 		server_every(sl->status, SERVER_STATUS_S * 1000000);
 		/* Twice per interval, as sd_watchdog_enabled(3) advises. */
 		if (sl->svc.watchdog_usec > 0)
-			server_every(sl->watchdog, sl->svc.watchdog_usec / 2);
+			server_every(sl->watchdog, sl->svc.watchdog_usec > 2000 ?
+			    sl->svc.watchdog_usec / 2 : 1000);
 		service_notify(&sl->svc, "READY=1");
 		server_status_cb(-1, 0, sl);
 	}

@@ -80,6 +80,7 @@ service_listen_fds(struct sdproto_fds *sf, char *err, size_t errlen)
 		/* Ours now; a child must not take them too. */
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");	/* sf keeps pointing into it */
 	}
 	return (n);
 }

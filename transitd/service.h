@@ -30,8 +30,8 @@ void	service_notify(struct service *, const char *msg);
 void	service_status(struct service *, const char *status);
 void	service_free(struct service *);
 /*
- * The sockets passed to this process; LISTEN_PID and LISTEN_FDS are
- * unset so that no child takes them too. Returns their number, 0 when
+ * The sockets passed to this process; the variables are unset so that
+ * no child takes them too (the strings stay, so sf's names remain). Returns their number, 0 when
  * none, or -1 with a one-line reason in err.
  */
 int	service_listen_fds(struct sdproto_fds *, char *err, size_t errlen);

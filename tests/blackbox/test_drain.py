@@ -339,7 +339,7 @@ def test_second_signal_ends_the_drain_at_once(start_server, tmp_path, sig,
     wait_line(s, f"transitd: {name}: stopping; 2 pairs may finish for up "
               "to 60 s (send it again to end them now)")
     s.proc.send_signal(signal.SIGHUP)   # not a second stop signal
-    wait_line(s, "transitd: SIGHUP: nothing to reload; still serving")
+    wait_line(s, "transitd: SIGHUP: stopping; ignored")
     relay_both_ways(pairs[1][1], pairs[1][0], 1, 1)
     assert_silent(pairs[0][0], 0.3)     # still draining
     assert s.alive()

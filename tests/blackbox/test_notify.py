@@ -1,0 +1,562 @@
+"""Notifications to a service manager (sd_notify(3)'s protocol, without
+systemd): NOTIFY_SOCKET names an AF_UNIX datagram socket that the test
+binds and reads in a thread; transitd sends READY=1 once it listens and
+its --usage-db is open, STATUS= lines (at most one a second, only when
+the counts change), WATCHDOG=1 every WATCHDOG_USEC/2, STOPPING=1 and a
+draining STATUS on SIGTERM, RELOADING=1 + MONOTONIC_USEC and READY=1 on
+SIGHUP. Without a usable NOTIFY_SOCKET it says so (or nothing) and serves.
+"""
+
+import os
+import signal
+import socket
+import sqlite3
+import struct
+import threading
+import time
+
+import pytest
+
+from conftest import (Server, free_port, new_side, new_token, read_to_eof,
+                      recv_exact, transitd_path)
+
+pytestmark = pytest.mark.transitd_only
+
+LOOPBACK = "tcp:0:interface=127.0.0.1"
+ENV_VARS = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID",
+            "LISTEN_FDS", "LISTEN_FDNAMES")
+STATUS0 = "STATUS=0 pairs relaying, 0 waiting for a partner, 0 connections"
+WAIT = 5.0          # waiting for any one notification
+
+
+# ---------------------------------------------------------------------------
+# the manager's end of NOTIFY_SOCKET
+
+class Notify(threading.Thread):
+    """An AF_UNIX datagram socket that a reader thread drains at once (the
+    relay sends without blocking: a full queue would drop messages).
+    Each message is kept as (monotonic time, sender pid, text); SO_PASSCRED
+    gives the sender's pid, which systemd checks (NotifyAccess=main)."""
+
+    def __init__(self, addr, read=True):
+        super().__init__(daemon=True)
+        self.addr = addr                 # what NOTIFY_SOCKET says
+        self.sock = socket.socket(socket.AF_UNIX,
+                                  socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.bind("\0" + addr[1:] if addr.startswith("@") else addr)
+        self.sock.settimeout(0.02)
+        self.msgs = []
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+        self.reading = threading.Event()
+        self.on_message = None           # called in the thread, per message
+        if read:
+            self.reading.set()
+        self.start()
+
+    def run(self):
+        space = socket.CMSG_SPACE(struct.calcsize("iII"))
+        while not self.halt.is_set():
+            if not self.reading.wait(0.02):
+                continue
+            try:
+                data, anc, _, _ = self.sock.recvmsg(65536, space)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            t = time.monotonic()
+            pid = None
+            for level, kind, cdata in anc:
+                if level == socket.SOL_SOCKET and \
+                        kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("iII", cdata[:12])[0]
+            text = data.decode("utf-8", "replace")
+            if self.on_message is not None:
+                self.on_message(t, pid, text)
+            with self.lock:
+                self.msgs.append((t, pid, text))
+
+    def close(self):
+        self.halt.set()
+        self.reading.set()
+        self.join(2)
+        self.sock.close()
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.msgs)
+
+    def texts(self):
+        return [m[2] for m in self.snapshot()]
+
+    def wait_for(self, pred, timeout=WAIT, start=0):
+        """Index of the first message from index start that pred(text)
+        accepts; fails after timeout."""
+        if isinstance(pred, str):
+            want = pred
+            pred = lambda t: t == want          # noqa: E731
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = self.snapshot()
+            for i in range(start, len(msgs)):
+                if pred(msgs[i][2]):
+                    return i
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such notification within "
+                                     f"{timeout}s; got {self.texts()!r}")
+            time.sleep(0.01)
+
+    def collect(self, secs):
+        time.sleep(secs)
+        return self.snapshot()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """No manager variables leak in from whatever runs pytest."""
+    for v in ENV_VARS:
+        monkeypatch.delenv(v, raising=False)
+
+
+@pytest.fixture
+def notifies():
+    made = []
+
+    def make(addr, read=True):
+        n = Notify(str(addr), read)
+        made.append(n)
+        return n
+
+    yield make
+    for n in made:
+        n.close()
+
+
+@pytest.fixture
+def notify(notifies, tmp_path, monkeypatch):
+    """A notification socket at a path, exported as NOTIFY_SOCKET."""
+    n = notifies(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", n.addr)
+    return n
+
+
+@pytest.fixture
+def spawn():
+    """Start an arbitrary argv as a Server (e.g. through sh, so that a
+    variable can name transitd's own pid); shut down at teardown."""
+    servers = []
+
+    def start(argv, nlisten=1):
+        s = Server(argv, None, (), nlisten)
+        servers.append(s)
+        return s
+
+    yield start
+    problems = [p for p in (s.shutdown() for s in servers) if p]
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def relay(server, token=None, nbytes=1000):
+    """A pair that relays nbytes each way, then closes: it must work."""
+    a, b = server.pair(token, sides=(new_side(), new_side()))
+    a.sendall(b"a" * nbytes)
+    assert recv_exact(b, nbytes) == b"a" * nbytes
+    b.sendall(b"b" * nbytes)
+    assert recv_exact(a, nbytes) == b"b" * nbytes
+    a.close()
+    assert read_to_eof(b) == b""
+    b.close()
+
+
+def db_current(db):
+    """The current rows of the database, or None if there is no file."""
+    if not os.path.exists(db):
+        return None
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return c.execute("SELECT rebooted, updated, connected, waiting, "
+                         "incomplete_bytes FROM current").fetchall()
+    finally:
+        c.close()
+
+
+def accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError as e:
+        return repr(e)
+
+
+def stderr_lines(server, text):
+    return [l for l in server.err.snapshot() if text in l]
+
+
+# ---------------------------------------------------------------------------
+# READY=1 and the first STATUS
+
+def test_ready_when_listening_and_db_open(start_server, notify, tmp_path):
+    """READY=1 is the first message, sent once; at that moment the port
+    already accepts (the test connects from its reader thread, without
+    looking at stderr) and the usage database exists with its current
+    row. Then STATUS= with zero counts. Every message comes from
+    transitd's own pid (what NotifyAccess=main checks)."""
+    db = tmp_path / "usage.sqlite"
+    port = free_port("127.0.0.1")
+    at_ready = {}
+
+    def on_message(t, pid, text):
+        if text == "READY=1" and not at_ready:
+            at_ready["accepts"] = accepts(port)
+            at_ready["current"] = db_current(db)
+
+    notify.on_message = on_message
+    t0 = int(time.time())
+    server = start_server(args=[f"--port=tcp:{port}:interface=127.0.0.1",
+                                f"--usage-db={db}"], log=False)
+    notify.wait_for("READY=1")
+    t1 = int(time.time()) + 1
+    assert at_ready["accepts"] is True, at_ready
+    cur = at_ready["current"]
+    assert cur is not None, "no database file when READY=1 came"
+    assert len(cur) == 1, cur
+    rebooted, updated, connected, waiting, incomplete = cur[0]
+    assert t0 <= rebooted <= t1 and updated == rebooted, cur
+    assert (connected, waiting, incomplete) == (0, 0, 0), cur
+    notify.wait_for(STATUS0)
+    relay(server)
+    msgs = notify.collect(0.5)
+    texts = [m[2] for m in msgs]
+    assert texts[0] == "READY=1", texts
+    assert texts[1] == STATUS0, texts
+    assert texts.count("READY=1") == 1, texts
+    assert {m[1] for m in msgs} == {server.pid}, \
+        f"sender pids {[m[1] for m in msgs]} vs transitd {server.pid}"
+    assert not stderr_lines(server, "NOTIFY_SOCKET"), server.err.text()
+
+
+def test_abstract_notify_socket(start_server, notifies, monkeypatch):
+    """NOTIFY_SOCKET=@name: the abstract namespace (a NUL first, no
+    terminator in the address length)."""
+    name = "@transitd-test-" + os.urandom(6).hex()
+    n = notifies(name)
+    monkeypatch.setenv("NOTIFY_SOCKET", name)
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    n.wait_for("READY=1")
+    n.wait_for(STATUS0)
+    relay(server)
+    assert {m[1] for m in n.snapshot()} == {server.pid}
+    assert not stderr_lines(server, "NOTIFY_SOCKET"), server.err.text()
+
+
+@pytest.mark.parametrize("why", ["db", "port"])
+def test_no_ready_when_startup_fails(notify, tmp_path, why):
+    """A relay that cannot start (its database directory is missing, its
+    port is taken) exits 1 and never says READY=1."""
+    import subprocess
+    busy = None
+    args = [transitd_path()]
+    if why == "db":
+        args += [f"--port={LOOPBACK}",
+                 f"--usage-db={tmp_path / 'missing' / 'usage.sqlite'}"]
+    else:
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        args += [f"--port=tcp:{busy.getsockname()[1]}:interface=127.0.0.1"]
+    try:
+        r = subprocess.run(args, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=10)
+    finally:
+        if busy is not None:
+            busy.close()
+    assert r.returncode == 1, r
+    msgs = notify.collect(0.3)
+    assert "READY=1" not in [m[2] for m in msgs], msgs
+
+
+# ---------------------------------------------------------------------------
+# STATUS=
+
+def test_status_follows_the_counts(start_server, notify):
+    """STATUS= says pairs, tokens waiting and connections, with singular
+    and plural; a second waiter of the same token (and side) is one more
+    connection, not one more waiting."""
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    notify.wait_for(STATUS0)
+    tok = new_token()
+    side = new_side()
+    w = server.client(tok, side)
+    i = notify.wait_for("STATUS=0 pairs relaying, 1 waiting for a partner, "
+                        "1 connection")
+    w2 = server.client(tok, side)      # the same side: never pairs with w
+    a, b = server.pair(sides=(new_side(), new_side()))
+    c, d = server.pair(sides=(new_side(), new_side()))
+    i = notify.wait_for("STATUS=2 pairs relaying, 1 waiting for a partner, "
+                        "6 connections", start=i + 1)
+    for s in (w, w2, a, b, c, d):
+        s.close()
+    i = notify.wait_for(STATUS0, start=i + 1)
+    # nothing changes: nothing more is said (but the relay still serves)
+    more = [m[2] for m in notify.collect(1.2)[i + 1:]]
+    assert not [t for t in more if t.startswith("STATUS=")], more
+    relay(server)
+
+
+def test_status_at_most_once_a_second(start_server, notify):
+    """Counts that change every 20 ms (one more waiter each time, so that
+    every sample differs) give one STATUS= a second, no more."""
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    notify.wait_for(STATUS0)
+    deadline = time.monotonic() + 2.3
+    while time.monotonic() < deadline and len(server.socks) < 200:
+        server.client(new_token())
+        time.sleep(0.02)
+    server.close_clients()
+    notify.wait_for(STATUS0, start=2)
+    status = [m for m in notify.snapshot() if m[2].startswith("STATUS=")]
+    times = [m[0] for m in status]
+    gaps = [round(b - a, 3) for a, b in zip(times, times[1:])]
+    assert len(status) >= 4, status        # it did report the growth
+    assert len(status) <= 5, status
+    assert min(gaps) >= 0.9, (gaps, status)
+
+
+# ---------------------------------------------------------------------------
+# WATCHDOG=1
+
+def watchdog_times(n, secs):
+    start = time.monotonic()
+    time.sleep(secs)
+    return [t for t, _, text in n.snapshot()
+            if text == "WATCHDOG=1" and t >= start]
+
+
+@pytest.mark.parametrize("pid", ["unset", "own"])
+def test_watchdog_every_half_interval(spawn, notify, monkeypatch, pid):
+    """WATCHDOG_USEC=200000 (WATCHDOG_PID absent, or transitd's own pid):
+    WATCHDOG=1 every 100 ms."""
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    argv = [transitd_path(), f"--port={LOOPBACK}"]
+    if pid == "own":
+        argv = ["sh", "-c", 'WATCHDOG_PID=$$ exec "$0" "$@"'] + argv
+    server = spawn(argv)
+    notify.wait_for("READY=1")
+    times = watchdog_times(notify, 1.0)
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    assert 7 <= len(times) <= 13, times
+    assert 0.07 <= gaps[len(gaps) // 2] <= 0.13, gaps
+    relay(server)
+    assert {m[1] for m in notify.snapshot()} == {server.pid}
+
+
+@pytest.mark.parametrize("env", [
+    {"WATCHDOG_USEC": "20000", "WATCHDOG_PID": "1"},
+    {"WATCHDOG_USEC": "20000", "WATCHDOG_PID": "test"},
+    {"WATCHDOG_USEC": "0"},
+    {"WATCHDOG_USEC": "junk"},
+    {"WATCHDOG_USEC": "-100000"},
+    {}], ids=["other-pid", "parent-pid", "zero", "junk", "negative", "none"])
+def test_no_watchdog(start_server, notify, monkeypatch, env):
+    """The watchdog is for transitd only when WATCHDOG_PID (if set) is its
+    pid, and only with a positive WATCHDOG_USEC; otherwise no pings, but
+    READY and STATUS as usual."""
+    for k, v in env.items():
+        monkeypatch.setenv(k, str(os.getpid()) if v == "test" else v)
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    notify.wait_for("READY=1")
+    notify.wait_for(STATUS0)
+    assert watchdog_times(notify, 0.3) == []
+    relay(server)
+    assert "WATCHDOG=1" not in notify.texts(), notify.texts()
+
+
+# ---------------------------------------------------------------------------
+# STOPPING=1, draining, RELOADING=1
+
+def test_stopping_then_draining(start_server, notify):
+    """SIGTERM: STOPPING=1, then at once STATUS=draining: ... counting
+    the live pair (the lone waiter was dropped); the pair still relays;
+    once it has ended (both clients closed) the process exits 0. No
+    READY=1 after STOPPING=1."""
+    server = start_server(args=[f"--port={LOOPBACK}", "--drain-timeout=10"],
+                          log=False)
+    notify.wait_for(STATUS0)
+    a, b = server.pair(sides=(new_side(), new_side()))
+    w = server.client(new_token())
+    i = notify.wait_for("STATUS=1 pair relaying, 1 waiting for a partner, "
+                        "3 connections")
+    server.stopped = True
+    server.proc.send_signal(signal.SIGTERM)
+    j = notify.wait_for("STOPPING=1", start=i + 1)
+    k = notify.wait_for(lambda t: t.startswith("STATUS=draining: "),
+                        start=j + 1)
+    msgs = notify.snapshot()
+    assert msgs[k][2] == ("STATUS=draining: 1 pair relaying, 0 waiting "
+                          "for a partner, 2 connections"), msgs
+    # right after STOPPING=1, not at the next tick of the STATUS timer
+    assert k == j + 1 and msgs[k][0] - msgs[j][0] < 0.2, msgs
+    assert read_to_eof(w, timeout=5) == b""
+    for _ in range(3):
+        a.sendall(b"x" * 1000)
+        assert recv_exact(b, 1000) == b"x" * 1000
+        b.sendall(b"y" * 1000)
+        assert recv_exact(a, 1000) == b"y" * 1000
+        time.sleep(0.2)
+    assert server.alive()
+    a.close()
+    assert read_to_eof(b, timeout=5) == b""
+    b.close()
+    assert server.proc.wait(5) == 0
+    after = notify.collect(0.2)[j + 1:]
+    assert "READY=1" not in [m[2] for m in after], after
+    assert all(m[2].startswith("STATUS=draining: ") for m in after), after
+
+
+def test_stopping_without_pairs(start_server, notify):
+    """SIGTERM with nothing to drain: STOPPING=1 and exit 0 (a draining
+    STATUS is optional then, but nothing after it claims readiness)."""
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    notify.wait_for(STATUS0)
+    assert server.signal_and_wait(signal.SIGTERM) == 0
+    j = notify.wait_for("STOPPING=1")
+    rest = [m[2] for m in notify.collect(0.2)[j + 1:]]
+    assert "READY=1" not in rest, rest
+
+
+@pytest.mark.parametrize("log_file", [False, True])
+def test_sighup_reloading_then_ready(start_server, notify, tmp_path,
+                                     log_file):
+    """SIGHUP: one message "RELOADING=1\\nMONOTONIC_USEC=<now>", then
+    READY=1; a pair made before it keeps relaying; new pairs work."""
+    args = [f"--port={LOOPBACK}"]
+    if log_file:
+        args.append(f"--log-file={tmp_path / 'usage.log'}")
+    server = start_server(args=args, log=False)
+    i = notify.wait_for(STATUS0)
+    a, b = server.pair(sides=(new_side(), new_side()))
+    for round_ in range(2):
+        before = time.monotonic()
+        server.proc.send_signal(signal.SIGHUP)
+        j = notify.wait_for(lambda t: t.startswith("RELOADING=1"),
+                            start=i + 1)
+        after = time.monotonic()
+        msg = notify.snapshot()[j]
+        lines = msg[2].split("\n")
+        assert len(lines) == 2 and lines[0] == "RELOADING=1", msg
+        assert lines[1].startswith("MONOTONIC_USEC="), msg
+        usec = int(lines[1][len("MONOTONIC_USEC="):])
+        assert before * 1e6 - 1000 <= usec <= after * 1e6 + 1000, \
+            (before, usec, after)
+        i = notify.wait_for("READY=1", start=j + 1)
+        a.sendall(b"after hup")
+        assert recv_exact(b, 9) == b"after hup"
+    relay(server)
+    assert server.alive()
+    texts = notify.texts()
+    assert texts.count("READY=1") == 3, texts
+    assert sum(t.startswith("RELOADING=1") for t in texts) == 2, texts
+
+
+def test_sighup_while_draining(start_server, notify):
+    """SIGHUP (logrotate) during the drain: the pair still relays and the
+    process still ends when it does, but it must not tell the manager it
+    is ready again once it has said STOPPING=1."""
+    server = start_server(args=[f"--port={LOOPBACK}", "--drain-timeout=10"],
+                          log=False)
+    notify.wait_for(STATUS0)
+    a, b = server.pair(sides=(new_side(), new_side()))
+    server.stopped = True
+    server.proc.send_signal(signal.SIGTERM)
+    j = notify.wait_for("STOPPING=1")
+    server.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    a.sendall(b"after hup")
+    assert recv_exact(b, 9) == b"after hup"
+    a.close()
+    assert read_to_eof(b, timeout=5) == b""
+    b.close()
+    assert server.proc.wait(5) == 0
+    after = [m[2] for m in notify.collect(0.1)[j + 1:]]
+    assert not [t for t in after if t == "READY=1" or
+                t.startswith("RELOADING=1")], after
+    assert "still serving" not in server.stderr_after_exit()
+
+
+# ---------------------------------------------------------------------------
+# without a usable NOTIFY_SOCKET
+
+def test_without_notify_socket(start_server):
+    """No NOTIFY_SOCKET: nothing said about it, the relay serves, SIGHUP
+    and SIGTERM behave."""
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    relay(server)
+    server.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.2)
+    relay(server)
+    assert server.signal_and_wait(signal.SIGTERM) == 0
+    err = server.stderr_after_exit()
+    assert "NOTIFY" not in err and "WATCHDOG" not in err, err
+
+
+@pytest.mark.parametrize("value", ["notify", "./notify", "", "x"])
+def test_relative_notify_socket(start_server, notifies, tmp_path,
+                                monkeypatch, value):
+    """A NOTIFY_SOCKET that is neither an absolute path nor @abstract gets
+    a warning line and is not used (not even relative to the working
+    directory, where the test binds one); the relay serves."""
+    monkeypatch.chdir(tmp_path)
+    n = notifies(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", value)
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    relay(server)
+    time.sleep(0.3)
+    warn = stderr_lines(server, "NOTIFY_SOCKET")
+    assert warn == ["transitd: NOTIFY_SOCKET is not a socket address; not "
+                    "notifying the service manager"], server.err.text()
+    assert n.texts() == []
+
+
+def test_notify_socket_missing(start_server, tmp_path, monkeypatch):
+    """An absolute NOTIFY_SOCKET with nobody there: one line about it
+    (not one per failed ping), and the relay serves."""
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "nobody"))
+    monkeypatch.setenv("WATCHDOG_USEC", "50000")
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    relay(server)
+    time.sleep(0.6)                       # a dozen failed pings
+    relay(server)
+    warn = stderr_lines(server, "NOTIFY_SOCKET")
+    assert warn == ["transitd: NOTIFY_SOCKET: No such file or directory"], \
+        server.err.text()
+    assert server.signal_and_wait(signal.SIGTERM) == 0
+
+
+def test_manager_not_reading(start_server, notifies, tmp_path, monkeypatch):
+    """A manager that stops reading fills its socket's queue: the relay's
+    sends fail without blocking it (one line on stderr) and it serves;
+    once the manager reads again, notifications resume."""
+    n = notifies(tmp_path / "notify", read=False)
+    monkeypatch.setenv("NOTIFY_SOCKET", n.addr)
+    monkeypatch.setenv("WATCHDOG_USEC", "4000")       # a ping every 2 ms
+    server = start_server(args=[f"--port={LOOPBACK}"], log=False)
+    time.sleep(0.3)                       # > 100 pings: the queue is full
+    t0 = time.monotonic()
+    relay(server)
+    assert time.monotonic() - t0 < 2.0
+    warn = stderr_lines(server, "NOTIFY_SOCKET")
+    assert warn == ["transitd: NOTIFY_SOCKET: Resource temporarily "
+                    "unavailable"], server.err.text()
+    n.reading.set()
+    time.sleep(0.3)
+    texts = n.texts()
+    assert texts[0] == "READY=1", texts[:5]
+    assert watchdog_times(n, 0.3), "no pings after the manager read again"
+    assert server.alive()
+    # it said so once per failing spell, not per dropped message
+    assert len(stderr_lines(server, "NOTIFY_SOCKET")) <= 3, \
+        server.err.text()
