@@ -21,6 +21,7 @@ import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -587,6 +588,13 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
                   preexec_fn=preexec_fn)
 
 
+def stop_all(servers):
+    """Stop every server a fixture started; fail with what went wrong."""
+    problems = [p for p in (s.shutdown() for s in servers) if p]
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
 @pytest.fixture
 def start_server():
     servers = []
@@ -597,9 +605,44 @@ def start_server():
         return s
 
     yield start
-    problems = [p for p in (s.shutdown() for s in servers) if p]
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    stop_all(servers)
+
+
+# ---------------------------------------------------------------------------
+# the usage database (--usage-db)
+
+def q(db, sql):
+    c = sqlite3.connect(str(db), timeout=5)
+    try:
+        return c.execute(sql).fetchall()
+    finally:
+        c.close()
+
+
+def rows(db):
+    return q(db, "SELECT started, total_time, waiting_time, total_bytes, "
+             "result FROM usage ORDER BY rowid")
+
+
+def as_rows(recs):
+    """JSON usage records as the database's usage rows."""
+    return [(r["started"], r["total_time"], r["waiting_time"],
+             r["total_bytes"], r["mood"]) for r in recs]
+
+
+def recv_hashing(sock, n, h, deadline):
+    """Read exactly n bytes into the hash h; fail on EOF or deadline."""
+    buf = bytearray(1 << 20)
+    got = 0
+    while got < n:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out after {got} of {n} bytes"
+        if not wait_readable([sock], min(left, 1.0)):
+            continue
+        k = sock.recv_into(buf, min(len(buf), n - got))
+        assert k, f"EOF after {got} of {n} bytes"
+        h.update(memoryview(buf)[:k])
+        got += k
 
 
 @pytest.fixture

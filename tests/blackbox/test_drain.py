@@ -5,7 +5,6 @@ import hashlib
 import os
 import signal
 import socket
-import sqlite3
 import stat
 import subprocess
 import threading
@@ -13,11 +12,11 @@ import time
 
 import pytest
 
-from conftest import (DEFAULT_PORT, LogPipe, Server,
-                      assert_silent, expect_closed_with, expect_ok, free_port,
-                      handshake, new_side, new_token, parse_log_line, pattern,
-                      read_to_eof, recv_exact, send_in_chunks, sha,
-                      transitd_path, wait_readable)
+from conftest import (DEFAULT_PORT, LogPipe, Server, as_rows, assert_silent,
+                      expect_closed_with, expect_ok, free_port, handshake,
+                      new_side, new_token, parse_log_line, pattern, q,
+                      read_to_eof, recv_exact, recv_hashing, rows,
+                      send_in_chunks, sha, stop_all, transitd_path)
 from wsutil import (pairs_with_tcp, start_ws, ws_client, ws_connect,
                     ws_listeners, ws_silent)
 
@@ -44,24 +43,6 @@ def no_option_variables(monkeypatch):
 
 # ---------------------------------------------------------------------------
 # helpers
-
-def q(db, sql):
-    c = sqlite3.connect(str(db), timeout=5)
-    try:
-        return c.execute(sql).fetchall()
-    finally:
-        c.close()
-
-
-def rows(db):
-    return q(db, "SELECT started, total_time, waiting_time, total_bytes, "
-             "result FROM usage ORDER BY rowid")
-
-
-def as_rows(recs):
-    return [(r["started"], r["total_time"], r["waiting_time"],
-             r["total_bytes"], r["mood"]) for r in recs]
-
 
 def poll_rows(db, n, timeout=10.0):
     """The usage rows, once there are n (the database may lag the log)."""
@@ -142,21 +123,6 @@ def close_pair(a, b):
     b.close()
 
 
-def recv_hashing(sock, n, h, deadline):
-    """Read exactly n bytes into the hash h; fail on EOF or deadline."""
-    buf = bytearray(1 << 20)
-    got = 0
-    while got < n:
-        left = deadline - time.monotonic()
-        assert left > 0, f"timed out after {got} of {n} bytes"
-        if not wait_readable([sock], min(left, 1.0)):
-            continue
-        k = sock.recv_into(buf, min(len(buf), n - got))
-        assert k, f"EOF after {got} of {n} bytes"
-        h.update(memoryview(buf)[:k])
-        got += k
-
-
 def start_db(start_server, db, *extra, log=True, **kw):
     args = [f"--port={LOOP4}", f"--usage-db={db}"]
     args += ["--log-fd={LOGFD}"] if log else []
@@ -216,9 +182,7 @@ def spawn():
         return s
 
     yield start
-    problems = [p for p in (s.shutdown() for s in servers) if p]
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    stop_all(servers)
 
 
 def run_env(args, env, timeout=5):

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import (Server, free_port, new_side, new_token, read_to_eof,
-                      recv_exact, transitd_path)
+                      recv_exact, stop_all, transitd_path)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -154,9 +154,7 @@ def spawn():
         return s
 
     yield start
-    problems = [p for p in (s.shutdown() for s in servers) if p]
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    stop_all(servers)
 
 
 def relay(server, token=None, nbytes=1000):

@@ -13,9 +13,10 @@ import time
 
 import pytest
 
-from conftest import (DEFAULT_PORT, RECORD_DEADLINE, Server, assert_silent,
-                      expect_closed_with, expect_ok, free_port, new_side,
-                      new_token, pattern, read_to_eof, recv_exact)
+from conftest import (DEFAULT_PORT, RECORD_DEADLINE, Server, as_rows,
+                      assert_silent, expect_closed_with, expect_ok, free_port,
+                      new_side, new_token, pattern, q, read_to_eof, recv_exact,
+                      rows)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -24,24 +25,6 @@ REFUSE = {"junk": b"this is not a database\n" * 100, "empty": b"",
           "v2": "CREATE TABLE version (version INTEGER);"
                 "INSERT INTO version VALUES (2);",
           "norow": "CREATE TABLE version (version INTEGER);", "nodir": None}
-
-
-def q(db, sql):
-    c = sqlite3.connect(str(db), timeout=5)
-    try:
-        return c.execute(sql).fetchall()
-    finally:
-        c.close()
-
-
-def rows(db):
-    return q(db, "SELECT started, total_time, waiting_time, total_bytes, "
-             "result FROM usage ORDER BY rowid")
-
-
-def as_rows(recs):
-    return [(r["started"], r["total_time"], r["waiting_time"],
-             r["total_bytes"], r["mood"]) for r in recs]
 
 
 def describe(c):

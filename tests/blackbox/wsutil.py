@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import (SOCK_TIMEOUT, expect_ok, handshake, new_token,
-                      wait_readable)
+                      recv_hashing, wait_readable)
 
 WS_LISTEN_RE = re.compile(
     r"^transitd: listening for WebSocket on (\S+) port (\d+) \((\S+)\)$")
@@ -511,18 +511,8 @@ def ws_recv_stream(conn, n, deadline):
 
 def tcp_recv_stream(sock, n, deadline):
     h = hashlib.sha256()
-    got = 0
-    buf = bytearray(1 << 20)
-    while got < n:
-        left = deadline - time.monotonic()
-        assert left > 0, f"timed out after {got} of {n} bytes"
-        if not wait_readable([sock], min(left, 1.0)):
-            continue
-        k = sock.recv_into(buf, min(len(buf), n - got))
-        assert k, f"EOF after {got} of {n} bytes"
-        h.update(memoryview(buf)[:k])
-        got += k
-    return got, h.hexdigest()
+    recv_hashing(sock, n, h, deadline)
+    return n, h.hexdigest()
 
 
 def run_threads(fns, timeout):
