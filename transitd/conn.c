@@ -7,10 +7,13 @@
  * rest). Connections are freed by the reaper, after the callbacks that
  * may still hold them have returned.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+
+#include <linux/sockios.h>
 
 #include <event2/event.h>
 
@@ -587,6 +590,15 @@ conn_drain(struct server *srv)
 	}
 }
 
+/* Whether the kernel still holds bytes for c's client, unsent or unacked. */
+static int
+conn_unsent(struct conn *c)
+{
+	int	 n;
+
+	return (ioctl(c->fd, SIOCOUTQ, &n) == 0 && n > 0);
+}
+
 size_t
 conn_busy(struct server *srv)
 {
@@ -594,7 +606,8 @@ conn_busy(struct server *srv)
 	size_t		 n = 0;
 
 	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (c->flags & CONN_RELAYED)
+		if ((c->flags & CONN_RELAYED) && (c->rc.state == RELAY_PAIRED ||
+		    c->out.len > 0 || conn_unsent(c)))
 			n++;
 	return (n);
 }

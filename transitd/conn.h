@@ -89,9 +89,10 @@ void	conn_end_all(struct server *);
  */
 void	conn_drain(struct server *);
 /*
- * How many connections of pairs are still open: relaying, writing what
- * they are owed, or waiting for their client's FIN so that closing does
- * not reset the connection and destroy bytes the client has not read.
+ * How many connections of pairs still relay: paired, or with bytes owed
+ * to their client in the relay or in the kernel (unsent or unacked).
+ * Closing one of those could lose the bytes: a client that sends after
+ * the close gets a reset, and the kernel drops what it held for it.
  */
 size_t	conn_busy(struct server *);
 /* Fill the live counts of the database's current row. */

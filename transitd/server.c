@@ -521,6 +521,10 @@ server_run(const struct opts *o)
 	 */
 	event_priority_set(sl->sigint, 0);
 	event_priority_set(sl->sigterm, 0);
+	/* Caught from now on: one that comes while starting waits its turn. */
+	evsignal_add(sl->sigint, NULL);
+	evsignal_add(sl->sigterm, NULL);
+	evsignal_add(sl->sighup, NULL);
 	if (server_log_init(sl, o) == -1)
 		goto out;
 	sl->rebooted = (int64_t)conn_now();
@@ -542,9 +546,6 @@ server_run(const struct opts *o)
 	}
 	if (server_listen(sl, o) == -1)
 		goto out;
-	evsignal_add(sl->sigint, NULL);
-	evsignal_add(sl->sigterm, NULL);
-	evsignal_add(sl->sighup, NULL);
 	if (sl->svc.fd != -1) {
 		server_every(sl->status, SERVER_STATUS_S * 1000000);
 		/* Twice per interval, as sd_watchdog_enabled(3) advises. */
