@@ -373,7 +373,7 @@ def free_port(host):
 
 class Server:
     def __init__(self, argv, log, pass_fds, nlisten, reference_port=None,
-                 reference_host=None, preexec_fn=None):
+                 reference_host=None, preexec_fn=None, env=None):
         self.argv = argv
         self.log = log
         self.socks = []
@@ -381,7 +381,8 @@ class Server:
         self.listeners = []     # [(addr, port)]
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, pass_fds=pass_fds, preexec_fn=preexec_fn)
+            stderr=subprocess.PIPE, pass_fds=pass_fds, preexec_fn=preexec_fn,
+            env=None if env is None else {**os.environ, **env})
         self.pid = self.proc.pid
         if log is not None:
             log.close_write()
@@ -544,7 +545,7 @@ class Server:
 
 
 def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
-           nlisten=None, log_style="eq", preexec_fn=None):
+           nlisten=None, log_style="eq", preexec_fn=None, env=None):
     """Start transitd (or the reference) and wait until it listens.
 
     ports: --port values (default one listener on 127.0.0.1, kernel port)
@@ -554,6 +555,8 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
           "{LOGFD}" in it is replaced by the log pipe's fd number)
     log_style: "eq" (--log-fd=N) or "sep" (--log-fd N)
     preexec_fn: run in the child before exec (e.g. to set rlimits)
+    env: variables added to its environment ("{LOGFD}" in a value too is
+         replaced by the log pipe's fd number)
     """
     lp = LogPipe() if log else None
     pass_fds = (lp.w,) if lp else ()
@@ -571,11 +574,14 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
         return Server(argv, lp, pass_fds, 1, reference_port=port,
                       reference_host=host)
     binary = transitd_path()
+    if env is not None:
+        env = {k: v.replace("{LOGFD}", str(lp.w) if lp else "")
+               for k, v in env.items()}
     if args is not None:
         argv = [binary] + [a.replace("{LOGFD}", str(lp.w) if lp else "")
                            for a in args]
         return Server(argv, lp, pass_fds, nlisten if nlisten is not None else 1,
-                      preexec_fn=preexec_fn)
+                      preexec_fn=preexec_fn, env=env)
     argv = [binary] + [f"--port={p}" for p in ports]
     if blur is not None:
         argv.append(f"--blur-usage={blur}")
@@ -585,7 +591,7 @@ def launch(ports=(DEFAULT_PORT,), log=True, blur=None, args=None,
         else:
             argv += ["--log-fd", str(lp.w)]
     return Server(argv, lp, pass_fds, len(ports) if nlisten is None else nlisten,
-                  preexec_fn=preexec_fn)
+                  preexec_fn=preexec_fn, env=env)
 
 
 def stop_all(servers):

@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from conftest import (DEFAULT_PORT, LogPipe, Server, as_rows, assert_silent,
+from conftest import (DEFAULT_PORT, as_rows, assert_silent,
                       expect_closed_with, expect_ok, free_port, handshake,
                       new_side, new_token, parse_log_line, pattern, q,
                       read_to_eof, recv_exact, recv_hashing, rows,
-                      send_in_chunks, sha, stop_all, transitd_path)
+                      send_in_chunks, sha, transitd_path)
 from wsutil import (pairs_with_tcp, start_ws, ws_client, ws_connect,
                     ws_listeners, ws_silent)
 
@@ -148,41 +148,19 @@ def wait_log_lines(path, n, timeout=10.0):
 
 
 @pytest.fixture
-def spawn():
+def spawn(start_server):
     """Start transitd with extra environment variables. spawn(args, env=,
     nlisten=, log=, log_env=): log gives it a LogPipe (server.log), whose
     fd replaces "{LOGFD}" in args, or (log_env) goes in TRANSITD_LOG_FD."""
-    servers = []
-
     def start(args, env=None, nlisten=1, log=False, log_env=False,
               preexec_fn=None):
-        lp = LogPipe() if log else None
         env = dict(env or {})
         if log_env:
-            env["TRANSITD_LOG_FD"] = str(lp.w)
-        argv = [transitd_path()] + [
-            a.replace("{LOGFD}", str(lp.w) if lp else "") for a in args]
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            s = Server(argv, lp, (lp.w,) if lp else (), nlisten,
-                       preexec_fn=preexec_fn)
-        except BaseException:
-            if lp:
-                lp.close_write()
-                lp.close_read()
-            raise
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    del os.environ[k]
-                else:
-                    os.environ[k] = v
-        servers.append(s)
-        return s
+            env["TRANSITD_LOG_FD"] = "{LOGFD}"
+        return start_server(args=args, env=env, nlisten=nlisten, log=log,
+                            preexec_fn=preexec_fn)
 
-    yield start
-    stop_all(servers)
+    return start
 
 
 def run_env(args, env, timeout=5):
