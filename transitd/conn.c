@@ -28,6 +28,7 @@
 #include "db.h"
 #include "log.h"
 #include "logjson.h"
+#include "pool.h"
 #include "wsconn.h"
 
 #define CONN_READ_BUF	16384	/* one read before pairing */
@@ -121,8 +122,10 @@ conn_kill(struct conn *c)
 
 	if (c->flags & CONN_DEAD)
 		return;
-	event_del(c->rev);
-	event_del(c->wev);
+	if (c->rev != NULL)
+		event_del(c->rev);
+	if (c->wev != NULL)
+		event_del(c->wev);
 	if (c->timer != NULL)
 		event_del(c->timer);
 	conn_close_fd(c->fd);
@@ -257,11 +260,22 @@ conn_close_soon(struct conn *c)
 	conn_flush(c);
 }
 
+void
+conn_record(struct server *srv, const struct usage_rec *r)
+{
+	struct usage_rec	 rec = *r;
+
+	usage_blur(&rec, srv->blur);
+	if (srv->log != NULL)
+		logjson_write(srv->log, &rec);
+	if (srv->db != NULL)
+		db_record(srv->db, &rec);
+}
+
 /* Run the core's actions. */
 void
 conn_run(struct server *srv, struct relay_act *act, size_t nact)
 {
-	struct usage_rec	 rec;
 	struct conn		*c, *p;
 	size_t			 i;
 
@@ -295,12 +309,10 @@ conn_run(struct server *srv, struct relay_act *act, size_t nact)
 			conn_close_soon(c);
 			break;
 		case RELAY_RECORD:
-			rec = act[i].rec;
-			usage_blur(&rec, srv->blur);
-			if (srv->log != NULL)
-				logjson_write(srv->log, &rec);
-			if (srv->db != NULL)
-				db_record(srv->db, &rec);
+			if (srv->worker != NULL)
+				pool_record(srv->worker, &act[i].rec);
+			else
+				conn_record(srv, &act[i].rec);
 			break;
 		}
 	}
@@ -390,6 +402,11 @@ conn_read_unpaired(struct conn *c)
 		return;
 	conn_input(c, buf, n);
 	conn_update(c);
+	/* A new plain pair may go to another thread (--threads). */
+	if (c->srv->pool != NULL && c->rc.state == RELAY_PAIRED &&
+	    c->peer != NULL && c->peer->ws == NULL &&
+	    !((c->flags | c->peer->flags) & (CONN_CLOSING | CONN_DEAD)))
+		pool_handoff(c->srv->pool, c);
 }
 
 /*
@@ -558,6 +575,55 @@ fail:
 }
 
 void
+conn_release(struct conn *c)
+{
+	struct server	*srv = c->srv;
+
+	event_free(c->rev);
+	event_free(c->wev);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->rev = c->wev = c->timer = NULL;
+	c->flags &= ~(CONN_READING | CONN_WRITING);
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+}
+
+/* Give c the events of srv's loop and put it on srv's list. */
+static int
+conn_adopt(struct server *srv, struct conn *c)
+{
+	c->srv = srv;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	c->rev = event_new(srv->base, c->fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	c->wev = event_new(srv->base, c->fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
+	return (c->rev == NULL || c->wev == NULL ? -1 : 0);
+}
+
+void
+conn_adopt_pair(struct server *srv, struct conn *c)
+{
+	struct conn	*p = c->peer;
+	int		 ok;
+
+	/* Both go on the list first, so that either can end the other. */
+	ok = conn_adopt(srv, c) == 0;
+	ok = conn_adopt(srv, p) == 0 && ok;
+	srv->relay.npaired += 2;
+	if (!ok) {
+		log_msg("cannot take a pair: out of memory");
+		conn_kill(p);
+		conn_ended(c);
+		return;
+	}
+	conn_update(c);
+	conn_update(p);
+}
+
+void
 conn_end_all(struct server *srv)
 {
 	struct conn	*c;
@@ -632,8 +698,10 @@ conn_reap(struct server *srv)
 
 	while ((c = TAILQ_FIRST(&srv->dead)) != NULL) {
 		TAILQ_REMOVE(&srv->dead, c, entry);
-		event_free(c->rev);
-		event_free(c->wev);
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->wev != NULL)
+			event_free(c->wev);
 		if (c->timer != NULL)
 			event_free(c->timer);
 		/* Here, not in conn_kill: a WebSocket read may still use it. */

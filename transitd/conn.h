@@ -18,6 +18,9 @@ struct event_base;
 struct logjson;
 struct db;
 struct db_current;
+struct pool;
+struct worker;
+struct usage_rec;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -32,6 +35,8 @@ struct server {
 	size_t			 nconns;	/* in conns */
 	struct conn_list	 dead;		/* closed, to be freed */
 	struct event		*reaper;	/* frees dead after callbacks */
+	struct pool		*pool;		/* home of --threads, or NULL */
+	struct worker		*worker;	/* a worker's, or NULL */
 };
 
 struct conn;
@@ -99,6 +104,15 @@ size_t	conn_busy(struct server *);
 void	conn_current(struct server *, struct db_current *);
 /* Free the connections closed since the last call. */
 void	conn_reap(struct server *);
+/* Write a record: JSON line and database row (home thread). */
+void	conn_record(struct server *, const struct usage_rec *);
+/*
+ * --threads: take c, in a live pair, off its thread's loop (conn_release,
+ * on that thread), then give c and its peer to srv's (conn_adopt_pair,
+ * on srv's thread; if that fails they end, with their record).
+ */
+void	conn_release(struct conn *);
+void	conn_adopt_pair(struct server *, struct conn *);
 
 /* For the transports (wsconn.c): the relay's side of a connection. */
 void	conn_update(struct conn *);

@@ -292,7 +292,9 @@ db_open(const char *path, int64_t rebooted, char *err, size_t errlen)
 	db->has_cur = db_write(db, &db->cur) != SQLITE_OK;
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->wake, NULL);
-	if ((rc = pthread_create(&db->thread, NULL, db_thread, db)) != 0) {
+	if ((rc = pthread_create(&db->thread, NULL, db_thread, db)) == 0)
+		(void)pthread_setname_np(db->thread, "transitd-db");
+	if (rc != 0) {
 		snprintf(err, errlen, "cannot start a thread: %s",
 		    strerror(rc));
 		goto fail;

@@ -16,7 +16,8 @@ enum {
 	OPT_BLUR_USAGE,
 	OPT_USAGE_DB,
 	OPT_LOG_FILE,
-	OPT_DRAIN_TIMEOUT
+	OPT_DRAIN_TIMEOUT,
+	OPT_THREADS
 };
 
 /* Longest value, and longest endpoint in a list, of a variable. */
@@ -31,6 +32,7 @@ static const struct option opts_long[] = {
 	{ "websocket-url",	required_argument,	NULL, 'u' },
 	{ "log-file",		required_argument,	NULL, OPT_LOG_FILE },
 	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
+	{ "threads",		required_argument,	NULL, OPT_THREADS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -50,6 +52,7 @@ static const struct {
 	{ 'w',			"TRANSITD_WEBSOCKET",		1 },
 	{ 'u',			"TRANSITD_WEBSOCKET_URL",	0 },
 	{ OPT_DRAIN_TIMEOUT,	"TRANSITD_DRAIN_TIMEOUT",	0 },
+	{ OPT_THREADS,		"TRANSITD_THREADS",		0 },
 };
 #define OPTS_NENV	(sizeof opts_env / sizeof opts_env[0])
 
@@ -162,6 +165,15 @@ opts_set(struct opts *o, int ch, const char *label, const char *s,
 			o->blur_usage = (unsigned long)v;
 		else
 			o->drain_timeout = v;
+		return (0);
+	case OPT_THREADS:
+		if (endpoint_number(s, 1, OPTS_THREADS_MAX, &v) == -1) {
+			snprintf(err, errlen, "%s=%s: not a number of threads "
+			    "from 1 to %d", label, endpoint_vis(vis, sizeof vis,
+			    s), OPTS_THREADS_MAX);
+			return (-1);
+		}
+		o->threads = v;
 		return (0);
 	case OPT_USAGE_DB:
 	case OPT_LOG_FILE:

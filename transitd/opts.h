@@ -1,7 +1,7 @@
 /*
  * opts.h: the command line, the same as the reference's twist
  * transitrelay options plus --help, --version, --log-file and
- * --drain-timeout, also read from the environment. Pure parsing.
+ * --drain-timeout and --threads, also read from the environment. Pure parsing.
  */
 #ifndef TRANSITD_OPTS_H
 #define TRANSITD_OPTS_H
@@ -13,6 +13,8 @@
 #define OPTS_PORTS_MAX	16
 /* Seconds live pairs may go on after SIGTERM (--drain-timeout). */
 #define OPTS_DRAIN_DEFAULT	60
+/* Most --threads; the default is one per online core. */
+#define OPTS_THREADS_MAX	256
 
 struct opts {
 	struct endpoint	 ports[OPTS_PORTS_MAX];
@@ -23,6 +25,7 @@ struct opts {
 	int		 log_fd;		/* -1: none */
 	const char	*log_file;		/* NULL: none */
 	int		 drain_timeout;		/* seconds */
+	int		 threads;		/* 0: one per core */
 	unsigned long	 blur_usage;		/* 0: none */
 	const char	*usage_db;		/* NULL: none */
 	int		 help;

@@ -1,6 +1,8 @@
 /*
- * pump.c: a pipe per direction, created lazily so that idle pairs cost
- * no pipe, filled and drained with splice(2). If a pipe cannot be had
+ * pump.c: a pipe per direction, taken lazily so that idle pairs cost
+ * no pipe, filled and drained with splice(2). Each thread keeps a few
+ * empty pipes of ended pairs for the next ones, saving the four system
+ * calls of making one (pipe2, F_SETPIPE_SZ) and closing it. If a pipe cannot be had
  * (descriptor limit) or splice refuses the socket, a plain buffer does
  * the same job with read(2) and write(2). WebSocket connections always
  * use the buffer, since their bytes are framed in user space.
@@ -14,6 +16,20 @@
 #include "pump.h"
 
 #define PUMP_BUF_MIN	1024	/* first allocation of a growing buffer */
+#define PUMP_POOL	16	/* empty pipes kept per thread */
+
+static _Thread_local int	pump_pool[PUMP_POOL][2];
+static _Thread_local int	pump_npool;
+
+void
+pump_pool_flush(void)
+{
+	while (pump_npool > 0) {
+		pump_npool--;
+		close(pump_pool[pump_npool][0]);
+		close(pump_pool[pump_npool][1]);
+	}
+}
 
 void
 pump_init(struct pump *p)
@@ -37,7 +53,12 @@ pump_free(struct pump *p)
 	size_t	 max = p->max;
 	int	 nosplice = p->nosplice;
 
-	if (p->pipe[0] != -1) {
+	if (p->pipe[0] != -1 && p->len == 0 && pump_npool < PUMP_POOL) {
+		/* Empty, and already sized: keep it for the next pair. */
+		pump_pool[pump_npool][0] = p->pipe[0];
+		pump_pool[pump_npool][1] = p->pipe[1];
+		pump_npool++;
+	} else if (p->pipe[0] != -1) {
 		close(p->pipe[0]);
 		close(p->pipe[1]);
 	}
@@ -53,6 +74,12 @@ pump_ready(struct pump *p)
 {
 	if (p->pipe[0] != -1 || p->nosplice)
 		return;
+	if (pump_npool > 0) {
+		pump_npool--;
+		p->pipe[0] = pump_pool[pump_npool][0];
+		p->pipe[1] = pump_pool[pump_npool][1];
+		return;
+	}
 	if (pipe2(p->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
 		/* A bigger pipe means fewer wake-ups; default is fine too. */
 		(void)fcntl(p->pipe[0], F_SETPIPE_SZ, PUMP_MAX);

@@ -38,5 +38,7 @@ ssize_t	pump_fill(struct pump *, int src);
 int	pump_put(struct pump *, const void *, size_t);
 /* Write pending bytes to dst. Returns the count, or -1 with errno. */
 ssize_t	pump_drain(struct pump *, int dst);
+/* Close the empty pipes this thread keeps (at exit, or short of fds). */
+void	pump_pool_flush(void);
 
 #endif

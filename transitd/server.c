@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "logjson.h"
+#include "pool.h"
 #include "server.h"
 #include "service.h"
 
@@ -98,6 +99,7 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 		return;
 	if (evtimer_pending(sl->resume, NULL))
 		return;
+	pump_pool_flush();	/* spare pipes hold descriptors */
 	log_msg("accept: %s; pausing for %d s", strerror(error),
 	    SERVER_ACCEPT_PAUSE_S);
 	for (i = 0; i < sl->nlisteners; i++)
@@ -117,15 +119,44 @@ server_resume_cb(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(sl->listeners[i]);
 }
 
+/* What every thread holds: home's counts plus the workers'. */
+static void
+server_stats(struct server_loop *sl, struct pool_stats *st)
+{
+	struct server	*srv = &sl->srv;
+
+	memset(st, 0, sizeof *st);
+	if (srv->pool != NULL)
+		pool_stats(srv->pool, st);
+	st->npaired += srv->relay.npaired;
+	st->nconns += srv->nconns;
+}
+
+/* How many connections of pairs still relay, in every thread. */
+static size_t
+server_busy(struct server_loop *sl)
+{
+	struct pool_stats	 st;
+
+	server_stats(sl, &st);
+	return (st.busy + conn_busy(&sl->srv));
+}
+
 /* Queue the database's current row. */
 static void
 server_current(struct server_loop *sl)
 {
 	struct db_current	 cur;
+	struct pool_stats	 st;
 
 	if (sl->srv.db == NULL)
 		return;
 	conn_current(&sl->srv, &cur);
+	if (sl->srv.pool != NULL) {
+		pool_stats(sl->srv.pool, &st);
+		cur.connected += st.npaired;
+		cur.incomplete_bytes += st.incomplete_bytes;
+	}
 	cur.rebooted = sl->rebooted;
 	cur.updated = (int64_t)conn_now();
 	db_current(sl->srv.db, &cur);
@@ -151,16 +182,18 @@ static void
 server_status_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_loop	*sl = arg;
-	struct server		*srv = &sl->srv;
-	size_t			 pairs = srv->relay.npaired / 2;
+	struct pool_stats	 st;
+	size_t			 pairs;
 	char			 status[200];
 
 	(void)fd;
 	(void)what;
+	server_stats(sl, &st);
+	pairs = st.npaired / 2;
 	snprintf(status, sizeof status, "%s%zu pair%s relaying, %zu waiting "
 	    "for a partner, %zu connection%s", sl->stopping ? "draining: " : "",
-	    pairs, server_s(pairs), srv->relay.ntokens, srv->nconns,
-	    server_s(srv->nconns));
+	    pairs, server_s(pairs), sl->srv.relay.ntokens, st.nconns,
+	    server_s(st.nconns));
 	service_status(&sl->svc, status);
 }
 
@@ -192,7 +225,7 @@ server_drained_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (conn_busy(&sl->srv) == 0) {
+	if (server_busy(sl) == 0) {
 		log_msg("drained: every pair has finished");
 		event_base_loopbreak(sl->srv.base);
 	}
@@ -202,10 +235,13 @@ static void
 server_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_loop	*sl = arg;
-	size_t			 pairs = sl->srv.relay.npaired / 2;
+	struct pool_stats	 st;
+	size_t			 pairs;
 
 	(void)fd;
 	(void)what;
+	server_stats(sl, &st);
+	pairs = st.npaired / 2;
 	log_msg("drain timeout (%d s): ending %zu pair%s now",
 	    sl->o->drain_timeout, pairs, server_s(pairs));
 	event_base_loopbreak(sl->srv.base);
@@ -224,9 +260,12 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct server		*srv = &sl->srv;
 	struct timeval		 tv = { sl->o->drain_timeout, 0 };
 	struct timeval		 check = { 0, SERVER_DRAIN_CHECK_MS * 1000 };
-	size_t			 i, pairs = srv->relay.npaired / 2;
+	struct pool_stats	 st;
+	size_t			 i, pairs;
 
 	(void)what;
+	server_stats(sl, &st);
+	pairs = st.npaired / 2;
 	if (sl->stopping) {
 		log_msg("%s again: ending %zu pair%s now", strsignal(sig), pairs,
 		    server_s(pairs));
@@ -241,8 +280,9 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	evtimer_del(sl->resume);
 	conn_drain(srv);
 	server_current(sl);	/* the waiters are gone */
-	pairs = srv->relay.npaired / 2;
-	if (conn_busy(srv) == 0 || sl->o->drain_timeout == 0) {
+	server_stats(sl, &st);
+	pairs = st.npaired / 2;
+	if (st.busy + conn_busy(srv) == 0 || sl->o->drain_timeout == 0) {
 		log_msg("%s: stopping", strsignal(sig));
 		event_base_loopbreak(srv->base);
 		return;
@@ -472,7 +512,7 @@ server_run(const struct opts *o)
 	struct server_loop	*sl;
 	struct server		*srv;
 	size_t			 i;
-	int			 rv = 1;
+	int			 rv = 1, threads;
 
 	signal(SIGPIPE, SIG_IGN);
 	server_raise_nofile();
@@ -544,6 +584,9 @@ server_run(const struct opts *o)
 		}
 		evtimer_add(sl->current, &tv);
 	}
+	threads = o->threads > 0 ? o->threads : pool_default_threads();
+	if (threads > 1 && pool_new(srv, threads) == NULL)
+		goto out;
 	if (server_listen(sl, o) == -1)
 		goto out;
 	if (sl->svc.fd != -1) {
@@ -562,8 +605,10 @@ server_run(const struct opts *o)
 out:
 	for (i = 0; i < sl->nlisteners; i++)
 		evconnlistener_free(sl->listeners[i]);
+	pool_free(srv->pool);
 	conn_end_all(srv);
 	conn_reap(srv);
+	pump_pool_flush();
 	if (rv == 0)
 		server_current(sl);
 	db_close(srv->db, SERVER_DB_FLUSH_S);

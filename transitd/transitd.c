@@ -16,7 +16,7 @@ static const char	 transitd_usage[] =
 "usage: transitd [--port=ENDPOINT]... [--log-fd=N | --log-file=FILE]\n"
 "                [--blur-usage=SECONDS] [--usage-db=FILE]\n"
 "                [--websocket=ENDPOINT]... [--websocket-url=URL]\n"
-"                [--drain-timeout=SECONDS]\n"
+"                [--drain-timeout=SECONDS] [--threads=N]\n"
 "\n"
 "A magic-wormhole transit relay: pairs clients that send the same token\n"
 "and relays bytes between them.\n"
@@ -35,6 +35,7 @@ static const char	 transitd_usage[] =
 "      --drain-timeout=SECONDS\n"
 "                            after SIGTERM, let live pairs finish for up\n"
 "                            to this long; default 60, 0 ends them at once\n"
+"      --threads=N           relay pairs on N threads; default one per core\n"
 "  -h, --help                print this and exit\n"
 "  -V, --version             print the version and exit\n"
 "\n"
@@ -42,9 +43,10 @@ static const char	 transitd_usage[] =
 "\n"
 "Every option may also come from the environment: TRANSITD_PORT,\n"
 "TRANSITD_LOG_FD, TRANSITD_LOG_FILE, TRANSITD_BLUR_USAGE, TRANSITD_USAGE_DB,\n"
-"TRANSITD_WEBSOCKET, TRANSITD_WEBSOCKET_URL, TRANSITD_DRAIN_TIMEOUT (endpoints\n"
-"separated by spaces); the command line wins. Sockets passed by a service\n"
-"manager (LISTEN_FDS) replace --port and --websocket.\n";
+"TRANSITD_WEBSOCKET, TRANSITD_WEBSOCKET_URL, TRANSITD_DRAIN_TIMEOUT,\n"
+"TRANSITD_THREADS (endpoints separated by spaces); the command line wins.\n"
+"Sockets passed by a service manager (LISTEN_FDS) replace --port and\n"
+"--websocket.\n";
 
 extern char	**environ;
 

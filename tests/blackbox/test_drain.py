@@ -803,7 +803,9 @@ BAD_VARS = [
     pytest.param("TRANSITD_BLUR_USAGE", "-5", id="blur-negative"),
     pytest.param("TRANSITD_DRAIN_TIMEOUT", "-1", id="drain-negative"),
     pytest.param("TRANSITD_DRAIN_TIMEOUT", "2.5", id="drain-fraction"),
-    pytest.param("TRANSITD_LOG_FD", "x", id="log-fd")]
+    pytest.param("TRANSITD_LOG_FD", "x", id="log-fd"),
+    pytest.param("TRANSITD_THREADS", "0", id="threads-0"),
+    pytest.param("TRANSITD_THREADS", "many", id="threads-many")]
 
 
 @pytest.mark.parametrize("var,value", BAD_VARS)

@@ -1,6 +1,7 @@
 """Descriptor exhaustion: transitd pauses accepting instead of spinning or
 dying, and relays through plain buffers when no pipe can be had."""
 
+import os
 import time
 
 import pytest
@@ -11,7 +12,15 @@ from conftest import (DEFAULT_PORT, LogPipe, Server, expect_ok, new_token,
 pytestmark = pytest.mark.transitd_only
 
 
+def thread_fds():
+    """Descriptors that --threads costs beyond one thread: an epoll and
+    an eventfd per extra thread, and one eventfd for the first."""
+    n = int(os.environ.get("TRANSITD_THREADS") or os.cpu_count())
+    return 2 * (n - 1) + 1 if n > 1 else 0
+
+
 def start_limited(nofile):
+    nofile += thread_fds()
     lp = LogPipe()
     argv = ["prlimit", f"--nofile={nofile}:{nofile}", transitd_path(),
             f"--port={DEFAULT_PORT}", f"--log-fd={lp.w}"]

@@ -371,6 +371,46 @@ test_opts_drain_log_file(void **state)
 	assert_non_null(strstr(err, "--log-file needs a file name"));
 }
 
+/* --threads: 1 to OPTS_THREADS_MAX, default 0 (one per core). */
+static void
+test_opts_threads(void **state)
+{
+	char		*a0[] = { "transitd", NULL };
+	char		*a1[] = { "transitd", "--threads=4", NULL };
+	char		*a2[] = { "transitd", "--threads", "1", NULL };
+	static const char *const bad[] = { "0", "-1", "x", "", "257",
+			    "99999999999", "4x" };
+	char		*env[] = { "TRANSITD_THREADS=3", NULL };
+	char		*env0[] = { "TRANSITD_THREADS=0", NULL };
+	char		 arg[64], err[256];
+	char		*a3[] = { "transitd", arg, NULL };
+	struct opts	 o;
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(opts_parse(1, a0, &o, err, sizeof err), 0);
+	assert_int_equal(o.threads, 0);
+	assert_int_equal(opts_parse(2, a1, &o, err, sizeof err), 0);
+	assert_int_equal(o.threads, 4);
+	assert_int_equal(opts_parse(3, a2, &o, err, sizeof err), 0);
+	assert_int_equal(o.threads, 1);
+	snprintf(arg, sizeof arg, "--threads=%d", OPTS_THREADS_MAX);
+	assert_int_equal(opts_parse(2, a3, &o, err, sizeof err), 0);
+	assert_int_equal(o.threads, OPTS_THREADS_MAX);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(arg, sizeof arg, "--threads=%s", bad[i]);
+		assert_int_equal(opts_parse(2, a3, &o, err, sizeof err), -1);
+		assert_non_null(strstr(err, "not a number of threads from 1 "
+		    "to 256"));
+	}
+	assert_int_equal(opts_parse_env(1, a0, env, &o, err, sizeof err), 0);
+	assert_int_equal(o.threads, 3);
+	assert_int_equal(opts_parse_env(2, a1, env, &o, err, sizeof err), 0);
+	assert_int_equal(o.threads, 4);
+	assert_int_equal(opts_parse_env(1, a0, env0, &o, err, sizeof err), -1);
+	assert_non_null(strstr(err, "TRANSITD_THREADS"));
+}
+
 int
 main(void)
 {
@@ -383,6 +423,7 @@ main(void)
 		cmocka_unit_test(test_opts_env),
 		cmocka_unit_test(test_opts_env_bad),
 		cmocka_unit_test(test_opts_drain_log_file),
+		cmocka_unit_test(test_opts_threads),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

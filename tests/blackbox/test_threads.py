@@ -1,0 +1,263 @@
+"""--threads: how many threads relay, that pairs spread over them, and
+that pairing, moods, records, drain and the current row stay exact when
+the two sides of pairs and their bytes are handled by different
+threads."""
+
+import hashlib
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import (DEFAULT_PORT, as_rows, expect_ok, new_side,
+                      new_token, pattern, q, read_to_eof, recv_exact, rows,
+                      run, send_in_chunks, sha, transitd_path)
+
+pytestmark = pytest.mark.transitd_only
+
+MIB = 1 << 20
+
+
+def tasks(pid):
+    return sorted(os.listdir(f"/proc/{pid}/task"))
+
+
+def names(pid):
+    out = []
+    for t in tasks(pid):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            out.append(f.read().strip())
+    return sorted(out)
+
+
+def cpu_ns(pid):
+    """Nanoseconds on a CPU so far, per relaying thread (not the
+    database's writer)."""
+    out = {}
+    for t in tasks(pid):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            if f.read().strip() == "transitd-db":
+                continue
+        with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+            out[t] = int(f.read().split()[0])
+    return out
+
+
+def start(start_server, threads, *extra, log=True):
+    args = [f"--port={DEFAULT_PORT}", f"--threads={threads}", *extra]
+    if log:
+        args.append("--log-fd={LOGFD}")
+    return start_server(args=args, log=log)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_thread_count(start_server, n):
+    """--threads=N runs N threads (no database: no writer thread), named
+    for top -H: the first is the process's own."""
+    s = start(start_server, n, log=False)
+    assert names(s.pid) == ["transitd"] + [f"transitd-{i}"
+                                           for i in range(1, n)]
+
+
+def test_database_writer_thread_is_named(start_server, tmp_path):
+    s = start(start_server, 2, f"--usage-db={tmp_path / 'u.db'}", log=False)
+    assert names(s.pid) == ["transitd", "transitd-1", "transitd-db"]
+
+
+def test_default_is_one_thread_per_core(start_server):
+    s = start_server(env={"TRANSITD_THREADS": ""})     # empty: unset
+    assert len(tasks(s.pid)) == os.cpu_count()
+
+
+def test_variable_sets_threads(start_server):
+    s = start_server(env={"TRANSITD_THREADS": "3"}, log=False)
+    assert len(tasks(s.pid)) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "257", "-2", "two", ""])
+def test_bad_threads_exits_2(value):
+    r = run(transitd_path(), f"--threads={value}",
+            f"--port={DEFAULT_PORT}")
+    assert r.returncode == 2, r
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and "--threads" in lines[0], lines
+    assert "not a number of threads from 1 to 256" in lines[0], lines
+
+
+def test_pairs_spread_over_threads_byte_exact(start_server, tmp_path):
+    """16 pairs, 4 MiB each way at once: every byte arrives, one happy
+    record each with the right size, and every thread did relaying."""
+    db = tmp_path / "u.db"
+    s = start(start_server, 4, f"--usage-db={db}")
+    before = cpu_ns(s.pid)
+    pairs = [s.pair() for _ in range(16)]
+    n = 4 * MIB
+    errors = []
+
+    def stream(i, a, b):
+        try:
+            x, y = pattern(2 * i, n), pattern(2 * i + 1, n)
+            t = threading.Thread(target=send_in_chunks, args=(a, x))
+            t.start()
+            b.sendall(y)
+            got_b = recv_exact(b, n, timeout=30)
+            got_a = recv_exact(a, n, timeout=30)
+            t.join(30)
+            assert sha(got_b) == sha(x) and sha(got_a) == sha(y), i
+        except BaseException as e:          # reported below
+            errors.append(e)
+    ts = [threading.Thread(target=stream, args=(i, a, b))
+          for i, (a, b) in enumerate(pairs)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors, errors
+    after = cpu_ns(s.pid)
+    assert len(after) == 4, after
+    for a, b in pairs:
+        a.close()
+        assert read_to_eof(b, timeout=5) == b""
+        b.close()
+    recs = s.log.wait(16)
+    assert [(r["mood"], r["total_bytes"]) for r in recs] == \
+        [("happy", 2 * n)] * 16
+    deadline = time.monotonic() + 10
+    while len(rows(db)) < 16 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert rows(db) == as_rows(recs)
+    # Each relaying thread spent real time relaying.
+    spent = {t: after[t] - before[t] for t in after}
+    assert all(ns > 5_000_000 for ns in spent.values()), spent
+
+
+def test_many_tokens_pairs_and_moods(start_server):
+    """Waiters and their partners arrive interleaved over many tokens,
+    with spares and lonely ones: the records are what one thread gives."""
+    s = start(start_server, 4)
+    firsts = []
+    for _ in range(40):
+        tok = new_token()
+        firsts.append((tok, s.client(tok, new_side())))
+    time.sleep(0.05)
+    pairs = []
+    for i, (tok, a) in enumerate(firsts):
+        if i % 10 == 9:
+            continue                        # stays lonely
+        b = s.client(tok, new_side())
+        expect_ok(a)
+        expect_ok(b)
+        pairs.append((a, b))
+    for i, (a, b) in enumerate(pairs):
+        a.sendall(pattern(i, 1000 + i))
+        assert recv_exact(b, 1000 + i) == pattern(i, 1000 + i)
+        b.close()
+        assert read_to_eof(a, timeout=5) == b""
+        a.close()
+    for i, (tok, a) in enumerate(firsts):
+        if i % 10 == 9:
+            a.close()
+    recs = s.log.wait(40)
+    moods = sorted(r["mood"] for r in recs)
+    assert moods == ["happy"] * 36 + ["lonely"] * 4, moods
+    sizes = sorted(r["total_bytes"] for r in recs if r["mood"] == "happy")
+    assert sizes == [1000 + i for i in range(36)], sizes
+
+
+def test_drain_and_current_row_across_threads(start_server, tmp_path):
+    """SIGTERM with pairs live on several threads: the current row counts
+    them all with their bytes, they finish, and the relay exits once the
+    last one closes, with every record written."""
+    db = tmp_path / "u.db"
+    s = start(start_server, 4, f"--usage-db={db}")
+    pairs = [s.pair() for _ in range(8)]
+    for i, (a, b) in enumerate(pairs):
+        a.sendall(b"x" * (100 + i))
+        assert recv_exact(b, 100 + i) == b"x" * (100 + i)
+    s.stopped = True                        # it is to exit
+    s.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        cur = q(db, "SELECT connected, waiting, incomplete_bytes FROM "
+                "current")
+        if cur and cur[0][0] == 16:
+            break
+        time.sleep(0.02)
+    assert cur == [(16, 0, sum(100 + i for i in range(8)))], cur
+    h = hashlib.sha256()
+    for a, b in pairs:                      # still relaying
+        b.sendall(b"back")
+        assert recv_exact(a, 4) == b"back"
+        h.update(b"back")
+    assert s.alive()
+    for a, b in pairs:
+        a.close()
+        assert read_to_eof(b, timeout=5) == b""
+        b.close()
+    assert s.proc.wait(10) == 0
+    assert "transitd: drained: every pair has finished" in \
+        s.stderr_after_exit().splitlines()
+    recs = s.log.drain_to_eof()
+    assert sorted(r["total_bytes"] for r in recs) == \
+        [104 + i for i in range(8)]
+    assert q(db, "SELECT connected, waiting, incomplete_bytes FROM "
+             "current") == [(0, 0, 0)]
+
+
+def pipes(pid):
+    """The pipe inodes transitd holds open (each pipe: two descriptors)."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if link.startswith("pipe:"):
+            out.append(link)
+    return sorted(out)
+
+
+def settle(pid, want, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while (got := len(pipes(pid))) != want and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return got
+
+
+def both_ways(a, b, n):
+    a.sendall(pattern(n, n))
+    assert recv_exact(b, n) == pattern(n, n)
+    b.sendall(pattern(n + 1, n))
+    assert recv_exact(a, n) == pattern(n + 1, n)
+
+
+def test_spare_pipes_are_kept_reused_and_bounded(start_server):
+    """An ended pair's two empty pipes are kept for the next pair, which
+    takes the same ones; at most 16 are kept per thread."""
+    s = start(start_server, 1)
+    base = len(pipes(s.pid))                # the log pipe
+    a, b = s.pair()
+    assert len(pipes(s.pid)) == base, "an idle pair took a pipe"
+    both_ways(a, b, 100000)
+    first = pipes(s.pid)
+    assert len(first) == base + 4           # two pipes, two fds each
+    a.close()
+    assert read_to_eof(b, timeout=5) == b""
+    b.close()
+    assert settle(s.pid, base + 4) == base + 4, "the pipes were not kept"
+    a, b = s.pair()
+    both_ways(a, b, 100000)
+    assert pipes(s.pid) == first, "the kept pipes were not reused"
+    a.close()
+    b.close()
+    many = [s.pair() for _ in range(12)]
+    for a, b in many:
+        both_ways(a, b, 70000)
+    assert len(pipes(s.pid)) == base + 48
+    for a, b in many:
+        a.close()
+        assert read_to_eof(b, timeout=5) == b""
+        b.close()
+    assert settle(s.pid, base + 32) == base + 32, "more than 16 kept"
