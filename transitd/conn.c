@@ -75,7 +75,9 @@ conn_update(struct conn *c)
 		rd = 1;
 		break;
 	case RELAY_PAIRED:
-		rd = c->peer != NULL && c->peer->out.len == 0;
+		/* No peer yet: between its "ok" and the pairing; keep as is. */
+		rd = c->peer == NULL ? (c->flags & CONN_READING) != 0 :
+		    c->peer->out.len == 0;
 		break;
 	default:
 		rd = (c->flags & CONN_LINGER) != 0;
@@ -98,20 +100,21 @@ conn_update(struct conn *c)
 }
 
 /*
- * Close fd. Input left unread would make the close reset the connection,
- * and a reset can destroy bytes the client has not read yet: what has
- * arrived is read away first (a little, without waiting).
+ * Close c's socket. Input left unread would make the close reset the
+ * connection, and a reset can destroy bytes the client has not read yet:
+ * what has arrived is read away first (a little, without waiting), unless
+ * the client's FIN was read already.
  */
 static void
-conn_close_fd(int fd)
+conn_close_fd(struct conn *c)
 {
 	char	 buf[4096];
 	int	 i;
 
-	for (i = 0; i < 16; i++)
-		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+	for (i = 0; i < 16 && !(c->flags & CONN_EOF); i++)
+		if (recv(c->fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
 			break;
-	close(fd);
+	close(c->fd);
 }
 
 /* Close c now and queue it for the reaper. */
@@ -128,7 +131,7 @@ conn_kill(struct conn *c)
 		event_del(c->wev);
 	if (c->timer != NULL)
 		event_del(c->timer);
-	conn_close_fd(c->fd);
+	conn_close_fd(c);
 	pump_free(&c->out);
 	if (c->peer != NULL && c->peer->peer == c)
 		c->peer->peer = NULL;
@@ -384,6 +387,8 @@ conn_recv(struct conn *c, void *buf, size_t len)
 	n = recv(c->fd, buf, len, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return (0);
+	if (n == 0)
+		c->flags |= CONN_EOF;
 	if (n <= 0) {
 		conn_ended(c);
 		return (0);
@@ -402,11 +407,6 @@ conn_read_unpaired(struct conn *c)
 		return;
 	conn_input(c, buf, n);
 	conn_update(c);
-	/* A new plain pair may go to another thread (--threads). */
-	if (c->srv->pool != NULL && c->rc.state == RELAY_PAIRED &&
-	    c->peer != NULL && c->peer->ws == NULL &&
-	    !((c->flags | c->peer->flags) & (CONN_CLOSING | CONN_DEAD)))
-		pool_handoff(c->srv->pool, c);
 }
 
 /*
@@ -443,6 +443,8 @@ conn_read_paired(struct conn *c)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			break;
+		if (n == 0)
+			c->flags |= CONN_EOF;
 		if (n <= 0) {
 			conn_ended(c);
 			return;
@@ -452,6 +454,18 @@ conn_read_paired(struct conn *c)
 			return;
 	}
 	conn_update(c);
+	/*
+	 * --threads: a pair that moves data may go to another thread, once.
+	 * Not before: most pairs that never send (a client's spare
+	 * connections, probes) end soon, and cost less where they are.
+	 */
+	if (c->srv->pool != NULL && !(c->flags & CONN_SETTLED) &&
+	    c->peer == p && !((c->flags | p->flags) & (CONN_CLOSING |
+	    CONN_DEAD))) {
+		c->flags |= CONN_SETTLED;
+		p->flags |= CONN_SETTLED;
+		pool_handoff(c->srv->pool, c);
+	}
 }
 
 /*
@@ -466,6 +480,8 @@ conn_read_linger(struct conn *c)
 	ssize_t	 n;
 
 	n = recv(c->fd, buf, sizeof buf, 0);
+	if (n == 0)
+		c->flags |= CONN_EOF;
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
 		conn_kill(c);
 	else if (n > 0 && c->ws != NULL && wsconn_linger_read(c,
@@ -529,7 +545,6 @@ int
 conn_accept(struct server *srv, int fd, int websocket)
 {
 	struct conn	*c;
-	int		 on = 1;
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		goto fail;
@@ -545,9 +560,7 @@ conn_accept(struct server *srv, int fd, int websocket)
 	    conn_write_cb, c);
 	if (c->rev == NULL || c->wev == NULL)
 		goto fail;
-	/* Keepalive finds dead peers; no Nagle delay on relayed bytes. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	/* SO_KEEPALIVE and TCP_NODELAY come from the listener. */
 	relay_conn_init(&c->rc, ++srv->next_id, conn_now());
 	c->rc.ws = websocket;
 	/* A WebSocket client has a while to complete its Upgrade request. */

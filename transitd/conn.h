@@ -76,6 +76,8 @@ struct conn {
 #define CONN_LINGER	0x8	/* write side shut, discarding input */
 #define CONN_DEAD	0x10	/* fd closed, on srv->dead */
 #define CONN_RELAYED	0x20	/* was in a pair */
+#define CONN_EOF	0x40	/* the client's FIN was read */
+#define CONN_SETTLED	0x80	/* its thread is chosen (--threads) */
 	TAILQ_ENTRY(conn)	 entry;
 };
 

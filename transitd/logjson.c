@@ -3,7 +3,8 @@
  * queued in an evbuffer and written without blocking: a reader that is
  * slow gets them later, one that is gone or too slow loses them, and
  * those lost are counted and reported on stderr once per episode, so the
- * relay never waits on its log.
+ * relay never waits on its log. The lines of one turn of the event loop
+ * go out in one write.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -27,6 +28,7 @@ struct logjson {
 	char		 name[128];	/* for messages */
 	struct evbuffer	*queue;
 	struct event	*retry;
+	struct event	*soon;		/* flush once this turn's lines are in */
 	unsigned long	 lost;		/* lines lost in all */
 	unsigned long	 episode;	/* lines lost since the last success */
 };
@@ -158,6 +160,17 @@ logjson_flush(struct logjson *lj)
 }
 
 static void
+logjson_soon_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct logjson	*lj = arg;
+
+	(void)fd;
+	(void)what;
+	if (!evtimer_pending(lj->retry, NULL))
+		logjson_flush(lj);
+}
+
+static void
 logjson_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -190,7 +203,8 @@ logjson_new(struct event_base *base, int fd, const char *name)
 	snprintf(lj->name, sizeof lj->name, "%s", name);
 	lj->queue = evbuffer_new();
 	lj->retry = evtimer_new(base, logjson_retry_cb, lj);
-	if (lj->queue == NULL || lj->retry == NULL) {
+	lj->soon = event_new(base, -1, 0, logjson_soon_cb, lj);
+	if (lj->queue == NULL || lj->retry == NULL || lj->soon == NULL) {
 		logjson_free(lj);
 		return (NULL);
 	}
@@ -215,8 +229,9 @@ logjson_write(struct logjson *lj, const struct usage_rec *rec)
 		lj->lost++;
 		return;
 	}
+	/* After the callbacks already due: they may add lines too. */
 	if (!evtimer_pending(lj->retry, NULL))
-		logjson_flush(lj);
+		event_active(lj->soon, EV_READ, 0);
 }
 
 int
@@ -261,5 +276,7 @@ logjson_free(struct logjson *lj)
 		evbuffer_free(lj->queue);
 	if (lj->retry != NULL)
 		event_free(lj->retry);
+	if (lj->soon != NULL)
+		event_free(lj->soon);
 	free(lj);
 }

@@ -1,8 +1,8 @@
 /*
  * pool.h: --threads. The first thread (the home server) accepts, reads
  * handshakes and pairs every connection, so matching never crosses
- * threads; a plain TCP pair is then handed, whole, to the least loaded
- * thread, which relays it to the end. Records come back to the home
+ * threads; a plain TCP pair that starts moving data is then handed,
+ * whole, to the least loaded thread, which relays it to the end. Records come back to the home
  * thread, which alone writes the JSON lines and the database.
  * WebSocket connections stay home (their path frames in user space).
  */
@@ -32,7 +32,7 @@ struct pool_stats {
  */
 struct pool	*pool_new(struct server *home, int nthreads);
 /*
- * Home: c was just paired with c->peer; move the pair to the least
+ * Home: c, paired with c->peer, moves data; move the pair to the least
  * loaded thread (which may be home: then nothing happens).
  */
 void	pool_handoff(struct pool *, struct conn *c);

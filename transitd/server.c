@@ -7,6 +7,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -366,7 +369,14 @@ server_add_listener(struct server_loop *sl, int fd, int websocket,
 {
 	struct evconnlistener	*l;
 	char			 vis[256];
+	int			 on = 1;
 
+	/*
+	 * Keepalive finds dead peers; no Nagle delay on relayed bytes.
+	 * Accepted sockets inherit both, saving two calls per connection.
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	l = evconnlistener_new(sl->srv.base, websocket ? server_accept_ws_cb :
 	    server_accept_cb, sl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (l == NULL) {

@@ -1,0 +1,138 @@
+"""The data path: what each connection and pair costs the relay in
+system resources (pipes, threads woken, socket options), observed from
+outside through /proc."""
+
+import os
+import time
+
+import pytest
+
+from conftest import DEFAULT_PORT, pattern, read_to_eof, recv_exact
+
+pytestmark = pytest.mark.transitd_only
+
+
+def start(start_server, threads):
+    return start_server(args=[f"--port={DEFAULT_PORT}",
+                              f"--threads={threads}", "--log-fd={LOGFD}"])
+
+
+def pipes(pid):
+    """The pipe inodes transitd holds open (each pipe: two descriptors)."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if link.startswith("pipe:"):
+            out.append(link)
+    return sorted(out)
+
+
+def settle(pid, want, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while (got := len(pipes(pid))) != want and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return got
+
+
+def both_ways(a, b, n):
+    a.sendall(pattern(n, n))
+    assert recv_exact(b, n) == pattern(n, n)
+    b.sendall(pattern(n + 1, n))
+    assert recv_exact(a, n) == pattern(n + 1, n)
+
+
+def test_spare_pipes_are_kept_reused_and_bounded(start_server):
+    """An ended pair's two empty pipes are kept for the next pair, which
+    takes the same ones; at most 16 are kept per thread."""
+    s = start(start_server, 1)
+    base = len(pipes(s.pid))                # the log pipe
+    a, b = s.pair()
+    assert len(pipes(s.pid)) == base, "an idle pair took a pipe"
+    both_ways(a, b, 100000)
+    first = pipes(s.pid)
+    assert len(first) == base + 4           # two pipes, two fds each
+    a.close()
+    assert read_to_eof(b, timeout=5) == b""
+    b.close()
+    assert settle(s.pid, base + 4) == base + 4, "the pipes were not kept"
+    a, b = s.pair()
+    both_ways(a, b, 100000)
+    assert pipes(s.pid) == first, "the kept pipes were not reused"
+    a.close()
+    b.close()
+    many = [s.pair() for _ in range(12)]
+    for a, b in many:
+        both_ways(a, b, 70000)
+    assert len(pipes(s.pid)) == base + 48
+    for a, b in many:
+        a.close()
+        assert read_to_eof(b, timeout=5) == b""
+        b.close()
+    assert settle(s.pid, base + 32) == base + 32, "more than 16 kept"
+
+
+def switches(pid):
+    """Voluntary context switches of each thread but the first: a thread
+    that was never woken has the same count."""
+    out = {}
+    for t in sorted(os.listdir(f"/proc/{pid}/task"))[1:]:
+        with open(f"/proc/{pid}/task/{t}/status") as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    out[t] = int(line.split()[1])
+    return out
+
+
+def test_pairs_that_never_send_stay_on_the_first_thread(start_server):
+    """Handing a pair to another thread costs more than a pair that only
+    pairs and closes: those stay; pairs that move data are handed."""
+    s = start(start_server, 4)
+    time.sleep(0.1)                         # the workers are waiting
+    before = switches(s.pid)
+    assert len(before) == 3, before
+    for _ in range(20):
+        a, b = s.pair()
+        a.close()
+        assert read_to_eof(b, timeout=5) == b""
+        b.close()
+    assert len(s.log.wait(20)) == 20
+    assert switches(s.pid) == before, "a worker was woken"
+    pairs = [s.pair() for _ in range(6)]
+    for a, b in pairs:
+        both_ways(a, b, 1000)
+    after = switches(s.pid)
+    assert sum(after[t] > before[t] for t in before) == 3, (before, after)
+
+
+def keepalive_timers(port):
+    """For each of the relay's established sockets on port (IPv4): whether
+    its keepalive timer runs (/proc/net/tcp "tr" field 2)."""
+    out = []
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, state, timer = fields[1], fields[3], fields[5]
+            if int(local.split(":")[1], 16) == port and state == "01":
+                out.append(timer.split(":")[0] == "02")
+    return out
+
+
+def test_every_connection_has_keepalive(start_server):
+    """SO_KEEPALIVE reaches accepted sockets (set once, on the listener),
+    before and after pairing."""
+    s = start(start_server, 1)
+    lone = s.connect()
+    a, b = s.pair()
+    both_ways(a, b, 10)
+    deadline = time.monotonic() + 5
+    # Another timer (a retransmit or loss probe) shows instead while one
+    # is pending: wait for the acks.
+    while (got := keepalive_timers(s.port)) != [True] * 3 and \
+            time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert got == [True] * 3, got
+    lone.close()
