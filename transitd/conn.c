@@ -179,6 +179,25 @@ conn_timer(struct conn *c, int secs)
 static void
 conn_linger(struct conn *c)
 {
+	char	 buf[4096];
+	ssize_t	 n;
+	int	 i;
+
+	/*
+	 * A plain client that has closed too (both ends of a pair often
+	 * close at once) needs no wait: its FIN is here, and the close
+	 * sends ours after what the kernel still holds for it.
+	 */
+	for (i = 0; c->ws == NULL && i < 16; i++) {
+		if ((n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+			continue;
+		if (n == 0) {
+			c->flags |= CONN_EOF;
+			conn_kill(c);
+			return;
+		}
+		break;
+	}
 	/*
 	 * A WebSocket client first answers the relay's close frame; its
 	 * close arrives while lingering (wsconn_linger_read), then the

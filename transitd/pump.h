@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#define PUMP_MAX	(256 * 1024)
+#define PUMP_MAX	(1024 * 1024)	/* the largest pipe (pipe-max-size) */
 #define PUMP_BUF	(64 * 1024)
 
 struct pump {
@@ -22,6 +22,7 @@ struct pump {
 	size_t	 max;		/* buf: the most it may hold (PUMP_BUF) */
 	size_t	 off;		/* buf: start of pending bytes */
 	size_t	 len;		/* bytes pending (in the pipe or buf) */
+	size_t	 pipesz;	/* pipe: its capacity */
 	int	 nosplice;	/* use buf from now on */
 };
 
@@ -30,7 +31,7 @@ void	pump_init(struct pump *);
 void	pump_init_buf(struct pump *, size_t max);
 void	pump_free(struct pump *);
 /*
- * Move up to PUMP_MAX - len bytes from src into the pump. Returns the
+ * Move from src into the pump as much as it has room for. Returns the
  * count, 0 at end of file, or -1 with errno (EAGAIN: nothing to read).
  */
 ssize_t	pump_fill(struct pump *, int src);
@@ -40,5 +41,10 @@ int	pump_put(struct pump *, const void *, size_t);
 ssize_t	pump_drain(struct pump *, int dst);
 /* Close the empty pipes this thread keeps (at exit, or short of fds). */
 void	pump_pool_flush(void);
+/*
+ * Read the pipe budget of this process (see pump.c) before any pipe is
+ * made: unlimited when privileged. Returns it in bytes.
+ */
+size_t	pump_budget_init(void);
 
 #endif

@@ -526,6 +526,7 @@ server_run(const struct opts *o)
 
 	signal(SIGPIPE, SIG_IGN);
 	server_raise_nofile();
+	pump_budget_init();
 	log_libevent_init();
 	if ((sl = calloc(1, sizeof *sl)) == NULL) {
 		log_msg("out of memory");

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import DEFAULT_PORT, pattern, read_to_eof, recv_exact
+from conftest import (DEFAULT_PORT, LogPipe, Server, pattern, read_to_eof,
+                      recv_exact, transitd_path)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -136,3 +137,71 @@ def test_every_connection_has_keepalive(start_server):
         time.sleep(0.02)
     assert got == [True] * 3, got
     lone.close()
+
+
+def pipe_soft_limit():
+    with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+        return int(f.read()) * 4096
+
+
+def open_transferring_pairs(s, n):
+    pairs = [s.pair() for _ in range(n)]
+    for a, b in pairs:
+        both_ways(a, b, 70000)
+    return pairs
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_unprivileged_relay_keeps_within_the_pipe_budget(tmp_path):
+    """As an unprivileged user the kernel gives 8 KiB pipes past
+    fs.pipe-user-pages-soft: the relay stops short of it (three quarters:
+    1 MiB pipes up to half of that, 64 KiB ones up to all of it), says so
+    once, and relays the pairs beyond it through buffers, byte-exact."""
+    soft = pipe_soft_limit()
+    if soft == 0:
+        pytest.skip("fs.pipe-user-pages-soft is 0 (no limit)")
+    budget = soft // 4 * 3                 # room for the user's others
+    mib, small = 1 << 20, 64 << 10
+    big = (budget // 2) // mib
+    want = big + (budget - big * mib) // small
+    lp = LogPipe()
+    argv = ["setpriv", "--reuid=nobody", "--regid=nogroup",
+            "--clear-groups", transitd_path(), f"--port={DEFAULT_PORT}",
+            "--threads=2", f"--log-fd={lp.w}"]
+    s = Server(argv, lp, (lp.w,), 1)
+    try:
+        base = len(pipes(s.pid))
+        n = want // 2 + 20                  # 40 pumps past the budget
+        pairs = open_transferring_pairs(s, n)
+        assert len(pipes(s.pid)) == base + 2 * want, (base, want)
+        lines = [l for l in s.err.text().splitlines() if "pipes:" in l]
+        assert lines == [f"transitd: pipes: the budget for "
+                         f"fs.pipe-user-pages-soft is used ({budget >> 20} "
+                         f"MiB); more pairs relay through buffers (raise "
+                         f"it, or give the relay CAP_SYS_RESOURCE)"], lines
+        for a, b in pairs[-5:]:             # buffers: still byte-exact
+            both_ways(a, b, 300000)
+        for a, b in pairs:
+            a.close()
+            assert read_to_eof(b, timeout=5) == b""
+            b.close()
+        assert len(s.log.wait(n)) == n
+    finally:
+        problem = s.shutdown()
+    assert problem is None, problem
+
+
+def test_privileged_relay_has_no_pipe_budget(start_server):
+    """Root (CAP_SYS_RESOURCE) is not held to the per-user limit: every
+    direction that moves data gets its pipe."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    s = start(start_server, 2)
+    base = len(pipes(s.pid))
+    n = 40
+    pairs = open_transferring_pairs(s, n)
+    assert len(pipes(s.pid)) == base + 4 * n
+    assert "pipes:" not in s.err.text()
+    for a, b in pairs:
+        a.close()
+        b.close()
