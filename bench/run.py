@@ -525,9 +525,10 @@ def report(args, targets, has_threads, keys):
     for key in keys:
         t = targets[key]
         if t.overflows:
-            notes.append("%s: %d listen queue overflows (SYNs dropped, 1 s"
-                         " retransmits) during its runs" % (
-                             LABEL[key], t.overflows))
+            notes.append("%d listen queue overflows on the machine during"
+                         " the runs of %s (SYNs dropped, 1 s retransmits;"
+                         " ListenOverflows counts every listener)" % (
+                             t.overflows, LABEL[key]))
     if getattr(args, "recv_mode", "trunc") != "trunc":
         notes.append("the generator received with copies (recv MSG_TRUNC"
                      " unavailable)")
