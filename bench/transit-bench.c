@@ -7,6 +7,7 @@
  *   transit-bench rate   --connect=HOST:PORT --concurrency=C --seconds=S
  *   transit-bench hold   --connect=HOST:PORT --pairs=N [--waiters=M]
  *                        [--relay | --forward --receiver-port=P]
+ *   transit-bench nullrelay --listen-port=P [--lifetime=S]
  *
  * Modes: --relay (the default): both sides of a pair connect to the relay
  * at --connect and send "please relay TOKEN for side SIDE\n", and wait for
@@ -39,6 +40,15 @@
  * --pairs idle pairs (after "ok\n" on every side) and prints "ready";
  * holds them until stdin reaches EOF (at most --max-hold seconds), checks
  * that none was closed by the relay, closes all and exits.
+ *
+ * nullrelay: not a load generator but a target: the minimal pairing
+ * server, on 127.0.0.1:P (0: any free port; it prints the port). One
+ * thread, level-triggered epoll; it reads the handshake, pairs two
+ * connections with the same token, writes "ok\n" to both, and closes both
+ * when either closes. It relays nothing (data after the handshake closes
+ * the pair, so a stream through it fails). run.py measures its pairs/s:
+ * the most that the machine, shared with the generator, allows. It exits
+ * after --lifetime seconds (default 3600) or on a signal.
  *
  * Every wait has a deadline: a connection or handshake that takes more
  * than --timeout seconds (default 10) is an error. Errors print one line
@@ -94,6 +104,8 @@ static struct {
 	int			 sources;
 	bool			 rst;
 	double			 max_hold;
+	int			 listen_port;
+	double			 lifetime;
 } opt = {
 	.mode = MODE_RELAY,
 	.receiver_port = -1,
@@ -106,6 +118,8 @@ static struct {
 	.inflight = 16,
 	.sources = -1,
 	.max_hold = 600.0,
+	.listen_port = -1,
+	.lifetime = 3600.0,
 };
 
 static char target_str[64];
@@ -1034,6 +1048,241 @@ done:
 	printf("released\n");
 }
 
+/* ---- nullrelay ---- */
+
+/*
+ * The least a relay must do to pair: one thread, level-triggered epoll, a
+ * non-blocking accept4 loop, read "please relay TOKEN for side SIDE\n",
+ * pair two connections with the same token through a hash table, write
+ * "ok\n" to both, and close both when either one closes or fails. No
+ * records, no linger, no limits, no relaying: data after the handshake
+ * closes the pair. run.py measures its pairs/s as the ceiling that
+ * the machine (shared with the generator) allows.
+ */
+#define NR_MAXFD	65536
+#define NR_BUCKETS	4096		/* a power of 2 */
+#define NR_LISTENER	UINT32_MAX
+
+enum nstate { N_FREE, N_HANDSHAKE, N_WAITING, N_PAIRED };
+
+struct nconn {
+	uint32_t	 gen;		/* bumped on close: stale events */
+	unsigned char	 state;
+	unsigned char	 len;		/* handshake bytes read */
+	unsigned char	 tok_off, tok_len;
+	int		 peer;		/* N_PAIRED */
+	int		 next;		/* N_WAITING: hash chain, -1 ends */
+	uint32_t	 hash;
+	char		 buf[HS_MAX];
+};
+
+static struct nconn	*nconns;
+static int		 nbucket[NR_BUCKETS];
+static int		 nepfd;
+static uint64_t		 npaired;
+static char		 nscratch[16];
+
+static uint32_t
+fnv1a(const char *s, size_t n)
+{
+	uint32_t	 h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void
+nr_unchain(int fd)
+{
+	int	*p = &nbucket[nconns[fd].hash & (NR_BUCKETS - 1)];
+
+	while (*p != -1 && *p != fd)
+		p = &nconns[*p].next;
+	if (*p == fd)
+		*p = nconns[fd].next;
+}
+
+static void
+nr_close(int fd)
+{
+	struct nconn	*c = &nconns[fd];
+
+	if (c->state == N_WAITING)
+		nr_unchain(fd);
+	c->state = N_FREE;
+	c->gen++;
+	close(fd);
+}
+
+static void
+nr_close_pair(int fd)
+{
+	int	 peer = nconns[fd].state == N_PAIRED ? nconns[fd].peer : -1;
+
+	nr_close(fd);
+	if (peer != -1)
+		nr_close(peer);
+}
+
+/* A complete handshake line is in c->buf: pair it or make it wait. */
+static void
+nr_handshake(int fd)
+{
+	static const char	 prefix[] = "please relay ", mid[] = " for side ";
+	struct nconn		*c = &nconns[fd];
+	char			*tok, *end;
+	int			*p;
+
+	c->buf[c->len] = '\0';
+	if (strncmp(c->buf, prefix, sizeof prefix - 1) != 0) {
+		(void)send(fd, "bad handshake\n", 14, MSG_NOSIGNAL);
+		nr_close(fd);
+		return;
+	}
+	tok = c->buf + sizeof prefix - 1;
+	end = strstr(tok, mid);
+	if (end == NULL)
+		end = strchr(tok, '\n');
+	c->tok_off = (unsigned char)(tok - c->buf);
+	c->tok_len = (unsigned char)(end - tok);
+	c->hash = fnv1a(tok, c->tok_len);
+	for (p = &nbucket[c->hash & (NR_BUCKETS - 1)]; *p != -1;
+	    p = &nconns[*p].next) {
+		struct nconn	*w = &nconns[*p];
+
+		if (w->hash == c->hash && w->tok_len == c->tok_len &&
+		    memcmp(w->buf + w->tok_off, tok, c->tok_len) == 0)
+			break;
+	}
+	if (*p == -1) {
+		c->state = N_WAITING;
+		c->next = nbucket[c->hash & (NR_BUCKETS - 1)];
+		nbucket[c->hash & (NR_BUCKETS - 1)] = fd;
+		return;
+	}
+	int peer = *p;
+	*p = nconns[peer].next;
+	c->state = nconns[peer].state = N_PAIRED;
+	c->peer = peer;
+	nconns[peer].peer = fd;
+	npaired++;
+	if (send(fd, "ok\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT) != 3 ||
+	    send(peer, "ok\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT) != 3)
+		nr_close_pair(fd);
+}
+
+static void
+nr_readable(int fd)
+{
+	struct nconn	*c = &nconns[fd];
+	ssize_t		 r;
+	char		*nl;
+
+	if (c->state != N_HANDSHAKE) {
+		/*
+		 * Waiting or paired: EOF or an error closes (both sides of a
+		 * pair); so do data, which this relay does not relay (a
+		 * stream through it fails at once).
+		 */
+		r = recv(fd, nscratch, sizeof nscratch, MSG_DONTWAIT);
+		if (r != -1 || (errno != EAGAIN && errno != EINTR))
+			nr_close_pair(fd);
+		return;
+	}
+	r = recv(fd, c->buf + c->len, sizeof c->buf - 1 - c->len,
+	    MSG_DONTWAIT);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		nr_close(fd);
+		return;
+	}
+	nl = memchr(c->buf + c->len, '\n', (size_t)r);
+	c->len += (unsigned char)r;
+	if (nl != NULL) {
+		/* Bytes after the line (data) are ignored. */
+		c->len = (unsigned char)(nl + 1 - c->buf);
+		nr_handshake(fd);
+	} else if (c->len == sizeof c->buf - 1) {
+		(void)send(fd, "bad handshake\n", 14, MSG_NOSIGNAL);
+		nr_close(fd);
+	}
+}
+
+static void
+cmd_nullrelay(void)
+{
+	struct epoll_event	 evs[MAX_EVENTS];
+	int			 port, lfd, i, n;
+	double			 end = now() + opt.lifetime;
+
+	if (opt.listen_port < 0)
+		die("nullrelay needs --listen-port=P (0: any free port)");
+	nconns = calloc(NR_MAXFD, sizeof *nconns);
+	if (nconns == NULL)
+		die("out of memory");
+	for (i = 0; i < NR_BUCKETS; i++)
+		nbucket[i] = -1;
+	lfd = listen_loopback(opt.listen_port, &port);
+	nepfd = epoll_create1(EPOLL_CLOEXEC);
+	if (nepfd == -1)
+		die("epoll_create1: %s", strerror(errno));
+	{
+		struct epoll_event	 ev = { .events = EPOLLIN,
+		    .data.u64 = NR_LISTENER };
+
+		if (epoll_ctl(nepfd, EPOLL_CTL_ADD, lfd, &ev) == -1)
+			die("epoll_ctl: %s", strerror(errno));
+	}
+	printf("nullrelay listening on 127.0.0.1:%d for at most %g s\n", port,
+	    opt.lifetime);
+	fflush(stdout);
+	while (now() < end) {
+		n = epoll_wait(nepfd, evs, MAX_EVENTS, 1000);
+		if (n == -1 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		for (i = 0; i < n; i++) {
+			uint32_t	 fd = (uint32_t)evs[i].data.u64;
+			uint32_t	 gen = (uint32_t)(evs[i].data.u64 >> 32);
+
+			if (fd != NR_LISTENER) {
+				if (nconns[fd].state != N_FREE &&
+				    nconns[fd].gen == gen)
+					nr_readable((int)fd);
+				continue;
+			}
+			for (;;) {
+				struct epoll_event	 ev;
+				int			 cfd = accept4(lfd, NULL,
+				    NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+				if (cfd == -1) {
+					if (errno == EAGAIN || errno == EINTR ||
+					    errno == ECONNABORTED)
+						break;
+					die("accept: %s", strerror(errno));
+				}
+				if (cfd >= NR_MAXFD)
+					die("descriptor %d: more than %d", cfd,
+					    NR_MAXFD);
+				nconns[cfd].state = N_HANDSHAKE;
+				nconns[cfd].len = 0;
+				ev.events = EPOLLIN;
+				ev.data.u64 = (uint64_t)nconns[cfd].gen << 32 |
+				    (uint32_t)cfd;
+				if (epoll_ctl(nepfd, EPOLL_CTL_ADD, cfd, &ev)
+				    == -1)
+					die("epoll_ctl: %s", strerror(errno));
+				/* The handshake has usually arrived already. */
+				nr_readable(cfd);
+			}
+		}
+	}
+	printf("nullrelay: %" PRIu64 " pairs, lifetime of %g s over\n",
+	    npaired, opt.lifetime);
+}
+
 /* ---- main ---- */
 
 static void __attribute__((noreturn))
@@ -1044,6 +1293,7 @@ usage(int status)
 "                            [--warmup=S] [--both] [--chunk=BYTES]\n"
 "       transit-bench rate --connect=HOST:PORT --concurrency=C --seconds=S\n"
 "       transit-bench hold --connect=HOST:PORT --pairs=N [--waiters=M]\n"
+"       transit-bench nullrelay --listen-port=P [--lifetime=S]\n"
 "  modes: --relay (default) | --forward --receiver-port=P | --direct\n"
 "  other: --timeout=S (connect/handshake, default 10) --inflight=N\n"
 "         --sources=N (rotate 127.0.0.2.. source addresses)\n"
@@ -1110,6 +1360,8 @@ main(int argc, char **argv)
 		{ "sources",		required_argument, NULL, 'S' },
 		{ "rst",		no_argument,	   NULL, 'r' },
 		{ "max-hold",		required_argument, NULL, 'H' },
+		{ "listen-port",	required_argument, NULL, 'L' },
+		{ "lifetime",		required_argument, NULL, 'T' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1150,13 +1402,18 @@ main(int argc, char **argv)
 		case 'r': opt.rst = true; break;
 		case 'H': opt.max_hold = num("max-hold", optarg, 1, 86400);
 			break;
+		case 'L': opt.listen_port = (int)num("listen-port", optarg,
+		    0, 65535); break;
+		case 'T': opt.lifetime = num("lifetime", optarg, 0.1, 86400);
+			break;
 		case 'h': usage(0);
 		default: usage(2);
 		}
 	}
 	if (optind != argc)
 		usage(2);
-	if (!opt.have_target && opt.mode != MODE_DIRECT)
+	if (!opt.have_target && opt.mode != MODE_DIRECT &&
+	    strcmp(cmd, "nullrelay") != 0)
 		die("--connect=HOST:PORT is needed");
 	if (opt.sources < 0)
 		opt.sources = strcmp(cmd, "rate") == 0 ? 200 : 0;
@@ -1168,6 +1425,8 @@ main(int argc, char **argv)
 		cmd_rate();
 	else if (strcmp(cmd, "hold") == 0)
 		cmd_hold();
+	else if (strcmp(cmd, "nullrelay") == 0)
+		cmd_nullrelay();
 	else
 		usage(2);
 	return 0;
