@@ -6,9 +6,10 @@ relay and direct loopback, on 127.0.0.1. See bench/README.md.
                  [--quick] [--rounds=N] [--targets=a,b,...]
 
 BENCH_QUICK=1 in the environment is the same as --quick. Prints progress on
-stderr and, on stdout, one table, a line of ratios and a line of targets
-(PASS/FAIL). Exit status: 0 whatever the results; 1 if a target could not
-be started or died, or the generator failed; 2 on a usage error.
+stderr and, on stdout, one table, a line of ratios, a line of targets
+(PASS/FAIL) and a table of the spread (min-max) of the rounds. Exit
+status: 0 whatever the results; 1 if a target could not be started or
+died, or the generator failed; 2 on a usage error.
 """
 
 import argparse
@@ -27,13 +28,16 @@ import time
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Row order, which is also the order within a round (rotated each round).
-ORDER = ["direct", "transitd", "transitd-1", "haproxy", "haproxy-splice",
-         "reference"]
-# haproxy-splice only on request (--targets): HAProxy 2.6's splice-auto does
-# not splice on loopback, and this row shows what forced splicing does.
-DEFAULT_TARGETS = [k for k in ORDER if k != "haproxy-splice"]
+# haproxy (splice-auto) is the row the targets use; HAProxy 2.6's
+# splice-auto does not splice on loopback, and haproxy-splice shows what
+# forced splicing does (ratios for information only). ceiling is
+# "transit-bench nullrelay", the least a relay must do to pair: pairs/s only.
+ORDER = ["direct", "ceiling", "transitd", "transitd-1", "haproxy",
+         "haproxy-splice", "reference"]
+DEFAULT_TARGETS = list(ORDER)
 LABEL = {
     "direct": "direct",
+    "ceiling": "ceiling (minimal pairing loop)",
     "transitd": "transitd",
     "transitd-1": "transitd --threads=1",
     "haproxy": "haproxy",
@@ -42,6 +46,8 @@ LABEL = {
 }
 FORWARDERS = ["haproxy", "haproxy-splice"]
 RELAYS = ["transitd", "transitd-1", "reference"]
+# Measured for pairs/s only (no streams, no RSS).
+PAIRING_ONLY = ["ceiling"]
 
 # Streaming cases: (key, column heading, pairs, both directions).
 CASES = [
@@ -228,7 +234,11 @@ def start_targets(args, tmp, keys, targets):
         if key == "direct":
             continue
         t.port = free_port()
-        if key in ("transitd", "transitd-1"):
+        if key == "ceiling":
+            start(t, [args.generator, "nullrelay",
+                      "--listen-port=%d" % t.port, "--lifetime=7200"],
+                  tmp, 10)
+        elif key in ("transitd", "transitd-1"):
             argv = [args.transitd, "--port=tcp:%d:interface=127.0.0.1" %
                     t.port]
             if key == "transitd-1":
@@ -407,6 +417,12 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def summary(xs, spec):
+    """median [min-max], for the progress output."""
+    return (spec + " [" + spec + "-" + spec + "]") % (
+        median(xs), min(xs), max(xs))
+
+
 def fmt(v, spec="%.1f"):
     return "-" if v is None else spec % v
 
@@ -415,6 +431,12 @@ def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def spread(xs, spec):
+    if not xs:
+        return "-"
+    return (spec + "-" + spec) % (min(xs), max(xs))
 
 
 def fmt_ratio(x):
@@ -470,28 +492,34 @@ def report(args, targets, has_threads, keys):
         print(line(r))
     print()
 
-    td, hp, ref = "transitd", "haproxy", "reference"
+    td, hp, hs, ref = "transitd", "haproxy", "haproxy-splice", "reference"
     r = {}
     for c, label, _, _ in CASES:
-        r[c, hp] = ratio(stream(td, c), stream(hp, c))
-        r[c, ref] = ratio(stream(td, c), stream(ref, c))
+        for other in (hp, hs, ref):
+            r[c, other] = ratio(stream(td, c), stream(other, c))
     r["rate"] = ratio(rate(td), rate(ref))
+    r["ceiling"] = ratio(rate(td), rate("ceiling"))
     r["rss"] = ratio(rss(td), rss(ref))
     r["cpu"] = ratio(cpu_gb(td), cpu_gb(hp))
+    r["cpu", hs] = ratio(cpu_gb(td), cpu_gb(hs))
     r["threads"] = ratio(stream(td, "16"), stream("transitd-1", "16"))
-    parts = []
-    for c, label, _, _ in CASES:
-        if c == "1both":
-            continue
-        parts.append("%s transitd/haproxy=%s transitd/reference=%s" % (
-            label, fmt_ratio(r[c, hp]), fmt_ratio(r[c, ref])))
-    parts.append("pairs/s transitd/reference=%s" % fmt_ratio(r["rate"]))
+    # The haproxy-splice and ceiling ratios are for information: no target.
+
+    def streams(c, label):
+        return ("%s transitd/haproxy=%s transitd/haproxy-splice=%s"
+                " transitd/reference=%s" % (
+                    label, fmt_ratio(r[c, hp]), fmt_ratio(r[c, hs]),
+                    fmt_ratio(r[c, ref])))
+
+    parts = [streams(c, label) for c, label, _, _ in CASES if c != "1both"]
+    parts.append("pairs/s transitd/reference=%s transitd/ceiling=%s" % (
+        fmt_ratio(r["rate"]), fmt_ratio(r["ceiling"])))
     parts.append("RSS/conn transitd/reference=%s" % fmt_ratio(r["rss"]))
-    parts.append("CPU/GB transitd/haproxy=%s" % fmt_ratio(r["cpu"]))
+    parts.append("CPU/GB transitd/haproxy=%s transitd/haproxy-splice=%s" % (
+        fmt_ratio(r["cpu"]), fmt_ratio(r["cpu", hs])))
     parts.append("16 pairs transitd/--threads=1=%s" % (
         fmt_ratio(r["threads"]) if has_threads else "n/a (no --threads)"))
-    parts.append("1 pair both ways transitd/haproxy=%s transitd/reference=%s"
-                 % (fmt_ratio(r["1both", hp]), fmt_ratio(r["1both", ref])))
+    parts.append(streams("1both", "1 pair both ways"))
     print("ratios: " + "; ".join(parts))
 
     def check(x, op, bound):
@@ -521,6 +549,23 @@ def report(args, targets, has_threads, keys):
     print("targets met: %d PASS, %d FAIL, %d n/a" % (
         npass, nfail, len(goals) - npass - nfail))
 
+    # The noise: lowest and highest of the rounds behind each median.
+    shead = ["spread (min-max)"] + [c[1] for c in CASES] + ["pairs/s"]
+    srows = []
+    for key in keys:
+        t = targets[key]
+        cells = [spread(t.stream[c[0]], "%.0f") for c in CASES] + [
+            spread(t.rate, "%.0f")]
+        if any(c != "-" for c in cells):
+            srows.append([LABEL[key]] + cells)
+    swidths = [max(len(x[i]) for x in [shead] + srows)
+               for i in range(len(shead))]
+    print()
+    for cells in [shead] + srows:
+        print("  ".join(c.ljust(swidths[0]) if i == 0 else
+                        c.rjust(swidths[i])
+                        for i, c in enumerate(cells)).rstrip())
+
     notes = []
     for key in keys:
         t = targets[key]
@@ -548,7 +593,7 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
                     help="comma-separated, of " + ",".join(ORDER) +
-                    " (default: all but haproxy-splice)")
+                    " (default: all)")
     args = ap.parse_args()
 
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -557,8 +602,11 @@ def main():
         args.warmup, args.seconds, args.rate_seconds = 0.2, 0.5, 0.5
         args.hold_pairs, args.hold_waiters = 1000, 200
     else:
-        args.rounds = args.rounds or 5
-        args.warmup, args.seconds, args.rate_seconds = 0.5, 1.5, 1.5
+        # 7 rounds, so that a median stands against the odd run in the
+        # other mode of a bimodal target; 1 s windows keep the whole run
+        # under 7 minutes on a 2-core machine.
+        args.rounds = args.rounds or 7
+        args.warmup, args.seconds, args.rate_seconds = 0.3, 1.0, 1.0
         args.hold_pairs, args.hold_waiters = 5000, 1000
     # 24 loops keep at most 48 connections in the listen queue: below the
     # Python relay's backlog of 50, so no SYN is dropped.
@@ -591,32 +639,40 @@ def main():
         # RSS first, on fresh processes.
         for key in keys:
             t = targets[key]
-            if t.kind == "direct":
+            if t.kind == "direct" or key in PAIRING_ONLY:
                 continue
             run_hold(args, t)
-            progress("hold %-22s RSS/conn %s B, RSS/waiter %s B" % (
+            progress("hold %-30s RSS/conn %s B, RSS/waiter %s B" % (
                 LABEL[key], fmt(t.rss_conn, "%.0f"),
                 fmt(t.rss_waiter, "%.0f")))
 
         for rnd in range(args.rounds):
             for case, label, pairs, both in CASES:
-                order = [k for k in keys if k != "transitd-1" or
-                         case in THREADS1_CASES]
+                order = [k for k in keys if k not in PAIRING_ONLY and
+                         (k != "transitd-1" or case in THREADS1_CASES)]
                 for key in rotate(order, rnd):
                     t = targets[key]
                     v = run_stream(args, t, pairs, both)
                     t.stream[case].append(v)
-                    progress("round %d/%d %-12s %-22s %8.1f MB/s (%s)" % (
+                    progress("round %d/%d %-12s %-30s %8.1f MB/s (%s)" % (
                         rnd + 1, args.rounds, label, LABEL[key], v,
                         args.last_detail))
-            for key in rotate([k for k in keys if k in RELAYS], rnd):
+            for key in rotate([k for k in keys if k in RELAYS + PAIRING_ONLY],
+                              rnd):
                 t = targets[key]
                 v = run_rate(args, t)
                 t.rate.append(v)
-                progress("round %d/%d %-12s %-22s %8.0f pairs/s" % (
+                progress("round %d/%d %-12s %-30s %8.0f pairs/s" % (
                     rnd + 1, args.rounds, "pairing", LABEL[key], v))
         for key in keys:
             targets[key].alive()
+            t = targets[key]
+            cols = ["%s %s" % (label, summary(t.stream[c], "%.1f"))
+                    for c, label, _, _ in CASES if t.stream[c]]
+            if t.rate:
+                cols.append("pairs/s " + summary(t.rate, "%.0f"))
+            progress("median [min-max] %s: %s" % (LABEL[key],
+                                                  "; ".join(cols)))
     except BenchError as e:
         print("bench: " + str(e), file=sys.stderr)
         return 1
