@@ -19,6 +19,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,14 +33,17 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # splice-auto does not splice on loopback, and haproxy-splice shows what
 # forced splicing does (ratios for information only). ceiling is
 # "transit-bench nullrelay", the least a relay must do to pair: pairs/s only.
-ORDER = ["direct", "ceiling", "transitd", "transitd-1", "haproxy",
-         "haproxy-splice", "reference"]
+# transitd-records writes every usage record (JSON lines and database): it
+# shows whether the records keep up with the pairing rate (pairs/s only).
+ORDER = ["direct", "ceiling", "transitd", "transitd-records", "transitd-1",
+         "haproxy", "haproxy-splice", "reference"]
 DEFAULT_TARGETS = list(ORDER)
 LABEL = {
     "direct": "direct",
     "ceiling": "ceiling (minimal pairing loop)",
     "transitd": "transitd",
     "transitd-1": "transitd --threads=1",
+    "transitd-records": "transitd + usage db + log",
     "haproxy": "haproxy",
     "haproxy-splice": "haproxy forced splice",
     "reference": "reference",
@@ -47,7 +51,7 @@ LABEL = {
 FORWARDERS = ["haproxy", "haproxy-splice"]
 RELAYS = ["transitd", "transitd-1", "reference"]
 # Measured for pairs/s only (no streams, no RSS).
-PAIRING_ONLY = ["ceiling"]
+PAIRING_ONLY = ["ceiling", "transitd-records"]
 
 # Streaming cases: (key, column heading, pairs, both directions).
 CASES = [
@@ -140,6 +144,8 @@ class Target:
         self.rate = []
         self.rss_conn = None
         self.rss_waiter = None
+        self.pairs_done = 0         # pairs the rate runs completed
+        self.records = None         # (pairs, lines, rows, loss messages)
 
     @property
     def pid(self):
@@ -168,6 +174,24 @@ class Target:
 
 def preexec():
     raise_nofile()
+
+
+def check_records(t, tmp):
+    """Stop the relay that writes records (it flushes them at exit) and
+    count them: every paired pair has its JSON line and its row."""
+    t.alive()
+    stop(t)
+    with open(os.path.join(tmp, "usage.log"), "rb") as f:
+        lines = f.read().count(b"\n")
+    db = sqlite3.connect(os.path.join(tmp, "usage.sqlite"))
+    try:
+        rows = db.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
+    finally:
+        db.close()
+    lost = [l for l in open(t.log, errors="replace") if "lost" in l]
+    t.records = (t.pairs_done, lines, rows, len(lost))
+    progress("records: %d pairs paired, %d JSON lines, %d database rows, "
+             "%d lines about losses" % t.records)
 
 
 def start(target, argv, tmp, startup_timeout):
@@ -238,11 +262,14 @@ def start_targets(args, tmp, keys, targets):
             start(t, [args.generator, "nullrelay",
                       "--listen-port=%d" % t.port, "--lifetime=7200"],
                   tmp, 10)
-        elif key in ("transitd", "transitd-1"):
+        elif key in ("transitd", "transitd-1", "transitd-records"):
             argv = [args.transitd, "--port=tcp:%d:interface=127.0.0.1" %
                     t.port]
             if key == "transitd-1":
                 argv.append("--threads=1")
+            if key == "transitd-records":
+                argv += ["--usage-db=" + os.path.join(tmp, "usage.sqlite"),
+                         "--log-file=" + os.path.join(tmp, "usage.log")]
             start(t, argv, tmp, 10)
         elif key == "reference":
             start(t, [args.twist, "transitrelay",
@@ -313,6 +340,7 @@ def run_rate(args, target):
         "--seconds=%g" % args.rate_seconds, "--warmup=%g" % args.warmup],
         60 + 2 * (args.rate_seconds + args.warmup))
     target.overflows += listen_overflows() - o0
+    target.pairs_done += int(kv.get("total", 0))
     return float(kv["per_sec"])
 
 
@@ -499,6 +527,7 @@ def report(args, targets, has_threads, keys):
             r[c, other] = ratio(stream(td, c), stream(other, c))
     r["rate"] = ratio(rate(td), rate(ref))
     r["ceiling"] = ratio(rate(td), rate("ceiling"))
+    r["records"] = ratio(rate("transitd-records"), rate(td))
     r["rss"] = ratio(rss(td), rss(ref))
     r["cpu"] = ratio(cpu_gb(td), cpu_gb(hp))
     r["cpu", hs] = ratio(cpu_gb(td), cpu_gb(hs))
@@ -512,8 +541,10 @@ def report(args, targets, has_threads, keys):
                     fmt_ratio(r[c, ref])))
 
     parts = [streams(c, label) for c, label, _, _ in CASES if c != "1both"]
-    parts.append("pairs/s transitd/reference=%s transitd/ceiling=%s" % (
-        fmt_ratio(r["rate"]), fmt_ratio(r["ceiling"])))
+    parts.append("pairs/s transitd/reference=%s transitd/ceiling=%s "
+                 "with-records/without=%s" % (
+                     fmt_ratio(r["rate"]), fmt_ratio(r["ceiling"]),
+                     fmt_ratio(r["records"])))
     parts.append("RSS/conn transitd/reference=%s" % fmt_ratio(r["rss"]))
     parts.append("CPU/GB transitd/haproxy=%s transitd/haproxy-splice=%s" % (
         fmt_ratio(r["cpu"]), fmt_ratio(r["cpu", hs])))
@@ -521,6 +552,11 @@ def report(args, targets, has_threads, keys):
         fmt_ratio(r["threads"]) if has_threads else "n/a (no --threads)"))
     parts.append(streams("1both", "1 pair both ways"))
     print("ratios: " + "; ".join(parts))
+    t = targets.get("transitd-records")
+    if t is not None and t.records is not None:
+        print("records (transitd + usage db + log): %d pairs paired, %d "
+              "JSON lines, %d database rows, %d lines about losses" %
+              t.records)
 
     def check(x, op, bound):
         if x is None:
@@ -664,9 +700,12 @@ def main():
                 t.rate.append(v)
                 progress("round %d/%d %-12s %-30s %8.0f pairs/s" % (
                     rnd + 1, args.rounds, "pairing", LABEL[key], v))
+        if "transitd-records" in targets:
+            check_records(targets["transitd-records"], tmp)
         for key in keys:
-            targets[key].alive()
             t = targets[key]
+            if key != "transitd-records":
+                t.alive()
             cols = ["%s %s" % (label, summary(t.stream[c], "%.1f"))
                     for c, label, _, _ in CASES if t.stream[c]]
             if t.rate:

@@ -23,6 +23,12 @@
 
 #define DB_RETRY_S	1
 #define DB_BUSY_MS	500
+/*
+ * A transaction costs its fsyncs whatever its size: after one, records
+ * gather this long before the next (unless stopping), so that a busy
+ * relay writes hundreds per transaction instead of a handful.
+ */
+#define DB_GROUP_MS	100
 
 /* The schema, compiled in from db/usage-v1.sql. */
 static const char	 db_schema[] =
@@ -46,6 +52,7 @@ struct db {
 	int			 has_cur;
 	int			 stop;		/* 1: flush and end */
 	time_t			 deadline;	/* give up retrying then */
+	int			 idle;		/* the writer waits for work */
 	unsigned long		 dropped;	/* records lost to the bound */
 	/* Writer thread only: */
 	struct db_row		*batch;
@@ -212,9 +219,11 @@ db_thread(void *arg)
 
 	pthread_mutex_lock(&db->lock);
 	for (;;) {
+		db->idle = 1;
 		while (!db->stop && db->nqueue == 0 && !db->has_cur &&
 		    db->nbatch == 0)
 			pthread_cond_wait(&db->wake, &db->lock);
+		db->idle = 0;
 		db_take(db);
 		cur = db->cur;
 		has_cur = db->has_cur;
@@ -224,6 +233,7 @@ db_thread(void *arg)
 
 		if (db->nbatch == 0 && !has_cur && stop)
 			return (NULL);
+		clock_gettime(CLOCK_REALTIME, &ts);
 		rc = db_write(db, has_cur ? &cur : NULL);
 		pthread_mutex_lock(&db->lock);
 		if (rc == SQLITE_OK) {
@@ -231,6 +241,14 @@ db_thread(void *arg)
 				log_msg("usage db %s: writing again", db->path);
 			db->trouble = 0;
 			db->nbatch = 0;
+			ts.tv_nsec += DB_GROUP_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!db->stop && pthread_cond_timedwait(&db->wake,
+			    &db->lock, &ts) != ETIMEDOUT)
+				;
 			continue;
 		}
 		if (!db->trouble)
@@ -318,7 +336,9 @@ db_record(struct db *db, const struct usage_rec *rec)
 	pthread_mutex_lock(&db->lock);
 	if (db->nqueue < DB_QUEUE_MAX) {
 		db->queue[db->nqueue++].rec = *rec;
-		pthread_cond_signal(&db->wake);
+		/* Only a writer idle for want of work needs waking. */
+		if (db->idle)
+			pthread_cond_signal(&db->wake);
 	} else
 		db->dropped++;
 	pthread_mutex_unlock(&db->lock);
