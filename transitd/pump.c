@@ -141,9 +141,8 @@ pump_free(struct pump *p)
 static void
 pump_ready(struct pump *p)
 {
-	if (p->pipe[0] != -1 || p->nosplice)
-		return;
-	size_t	 held = atomic_load(&pump_held), budget = atomic_load(&pump_budget);
+	size_t	 held = atomic_load(&pump_held);
+	size_t	 budget = atomic_load(&pump_budget);
 	int	 sz = -1;
 
 	if (p->pipe[0] != -1 || p->nosplice)
