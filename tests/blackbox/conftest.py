@@ -630,6 +630,15 @@ def rows(db):
              "result FROM usage ORDER BY rowid")
 
 
+def poll_rows(db, n, timeout=RECORD_DEADLINE):
+    """The usage rows, once there are n (the database may lag the log)."""
+    deadline = time.monotonic() + timeout
+    while len(got := rows(db)) < n:
+        assert time.monotonic() < deadline, f"wanted {n} rows, have {got}"
+        time.sleep(0.02)
+    return got
+
+
 def as_rows(recs):
     """JSON usage records as the database's usage rows."""
     return [(r["started"], r["total_time"], r["waiting_time"],

@@ -15,7 +15,7 @@ import pytest
 from conftest import (DEFAULT_PORT, as_rows, assert_silent,
                       expect_closed_with, expect_ok, free_port, handshake,
                       new_side, new_token, parse_log_line, pattern, q,
-                      read_to_eof, recv_exact, recv_hashing, rows,
+                      poll_rows, read_to_eof, recv_exact, recv_hashing, rows,
                       send_in_chunks, sha, transitd_path)
 from wsutil import (pairs_with_tcp, start_ws, ws_client, ws_connect,
                     ws_listeners, ws_silent)
@@ -43,15 +43,6 @@ def no_option_variables(monkeypatch):
 
 # ---------------------------------------------------------------------------
 # helpers
-
-def poll_rows(db, n, timeout=10.0):
-    """The usage rows, once there are n (the database may lag the log)."""
-    deadline = time.monotonic() + timeout
-    while len(got := rows(db)) < n:
-        assert time.monotonic() < deadline, f"wanted {n} rows, have {got}"
-        time.sleep(0.02)
-    return got
-
 
 def current(db):
     got = q(db, "SELECT rebooted, updated, connected, waiting, "

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from conftest import (DEFAULT_PORT, as_rows, expect_ok, new_side,
-                      new_token, pattern, q, read_to_eof, recv_exact, rows,
-                      run, send_in_chunks, sha, transitd_path)
+                      new_token, pattern, poll_rows, q, read_to_eof,
+                      recv_exact, run, send_in_chunks, sha, transitd_path)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -124,10 +124,7 @@ def test_pairs_spread_over_threads_byte_exact(start_server, tmp_path):
     recs = s.log.wait(16)
     assert [(r["mood"], r["total_bytes"]) for r in recs] == \
         [("happy", 2 * n)] * 16
-    deadline = time.monotonic() + 10
-    while len(rows(db)) < 16 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert rows(db) == as_rows(recs)
+    assert poll_rows(db, 16) == as_rows(recs)
     # Each relaying thread spent real time relaying.
     spent = {t: after[t] - before[t] for t in after}
     assert all(ns > 5_000_000 for ns in spent.values()), spent

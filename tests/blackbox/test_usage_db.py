@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from conftest import (DEFAULT_PORT, RECORD_DEADLINE, Server, as_rows,
+from conftest import (DEFAULT_PORT, Server, as_rows,
                       assert_silent, expect_closed_with, expect_ok, free_port,
                       new_side, new_token, pattern, q, read_to_eof, recv_exact,
-                      rows)
+                      poll_rows, rows)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -42,14 +42,6 @@ def reference_schema():
     with open(path) as f:
         c = sqlite3.connect(":memory:")
         return describe(c.executescript(f.read()).connection)
-
-
-def poll_rows(db, n, timeout=RECORD_DEADLINE):
-    deadline = time.monotonic() + timeout
-    while len(got := rows(db)) < n:
-        assert time.monotonic() < deadline, f"wanted {n} rows, have {got}"
-        time.sleep(0.05)
-    return got
 
 
 def n_err(s, text):
