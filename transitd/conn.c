@@ -100,20 +100,30 @@ conn_update(struct conn *c)
 }
 
 /*
+ * Read away, without waiting, a little of what c's client has sent, up
+ * to its FIN if that is here (CONN_EOF).
+ */
+static void
+conn_read_away(struct conn *c)
+{
+	char	 buf[4096];
+	ssize_t	 n = 1;
+	int	 i;
+
+	for (i = 0; i < 16 && n > 0 && !(c->flags & CONN_EOF); i++)
+		if ((n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) == 0)
+			c->flags |= CONN_EOF;
+}
+
+/*
  * Close c's socket. Input left unread would make the close reset the
  * connection, and a reset can destroy bytes the client has not read yet:
- * what has arrived is read away first (a little, without waiting), unless
- * the client's FIN was read already.
+ * what has arrived is read away first.
  */
 static void
 conn_close_fd(struct conn *c)
 {
-	char	 buf[4096];
-	int	 i;
-
-	for (i = 0; i < 16 && !(c->flags & CONN_EOF); i++)
-		if (recv(c->fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
-			break;
+	conn_read_away(c);
 	close(c->fd);
 }
 
@@ -179,24 +189,17 @@ conn_timer(struct conn *c, int secs)
 static void
 conn_linger(struct conn *c)
 {
-	char	 buf[4096];
-	ssize_t	 n;
-	int	 i;
-
 	/*
 	 * A plain client that has closed too (both ends of a pair often
 	 * close at once) needs no wait: its FIN is here, and the close
 	 * sends ours after what the kernel still holds for it.
 	 */
-	for (i = 0; c->ws == NULL && i < 16; i++) {
-		if ((n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
-			continue;
-		if (n == 0) {
-			c->flags |= CONN_EOF;
+	if (c->ws == NULL) {
+		conn_read_away(c);
+		if (c->flags & CONN_EOF) {
 			conn_kill(c);
 			return;
 		}
-		break;
 	}
 	/*
 	 * A WebSocket client first answers the relay's close frame; its

@@ -141,8 +141,7 @@ pump_free(struct pump *p)
 static void
 pump_ready(struct pump *p)
 {
-	size_t	 held = atomic_load(&pump_held);
-	size_t	 budget = atomic_load(&pump_budget);
+	size_t	 held, budget;
 	int	 sz = -1;
 
 	if (p->pipe[0] != -1 || p->nosplice)
@@ -154,6 +153,8 @@ pump_ready(struct pump *p)
 		p->pipesz = pump_pool[pump_npool].size;
 		return;
 	}
+	held = atomic_load(&pump_held);
+	budget = atomic_load(&pump_budget);
 	if (held + PUMP_PIPE_DEF > budget ||
 	    pipe2(p->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		goto nopipe;
