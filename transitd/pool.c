@@ -52,6 +52,8 @@ struct pool {
 	int		 nworkers;
 	int		 next;		/* where the search for the least loaded
 					   starts, so that ties rotate */
+	size_t		*relayed;	/* pairs handed to thread i (0: home
+					   kept it); home's alone */
 	int		 efd;		/* eventfd: wakes home for records */
 	struct event	*wake;
 	pthread_mutex_t	 lock;		/* guards recs */
@@ -246,7 +248,10 @@ pool_new(struct server *home, int nthreads)
 	int		 i, err;
 
 	if ((p = calloc(1, sizeof *p)) == NULL ||
-	    (p->workers = calloc(nthreads - 1, sizeof *p->workers)) == NULL) {
+	    (p->workers = calloc(nthreads - 1, sizeof *p->workers)) == NULL ||
+	    (p->relayed = calloc(nthreads, sizeof *p->relayed)) == NULL) {
+		if (p != NULL)
+			free(p->workers);
 		free(p);
 		log_msg("cannot start %d threads: out of memory", nthreads);
 		return (NULL);
@@ -320,6 +325,7 @@ pool_handoff(struct pool *p, struct conn *c)
 		}
 	}
 	p->next = (p->next + 1) % n;
+	p->relayed[pick]++;
 	if (pick == 0)
 		return;
 	w = &p->workers[pick - 1];
@@ -374,6 +380,29 @@ pool_stats(struct pool *p, struct pool_stats *sum)
 	}
 }
 
+/*
+ * Home, at exit: how the pairs that moved data were spread, in thread
+ * order (transitd, transitd-1, ...), for an operator sizing --threads.
+ */
+static void
+pool_report(struct pool *p)
+{
+	char	 line[1024];
+	size_t	 off = 0;
+	int	 i, n;
+
+	for (i = 0; i <= p->nworkers && off < sizeof line; i++) {
+		n = snprintf(line + off, sizeof line - off, " %zu",
+		    p->relayed[i]);
+		if (n < 0)
+			return;
+		off += (size_t)n;
+	}
+	if (off >= sizeof line)
+		strcpy(line + sizeof line - 5, " ...");
+	log_msg("pairs relayed per thread:%s", line);
+}
+
 void
 pool_free(struct pool *p)
 {
@@ -382,6 +411,8 @@ pool_free(struct pool *p)
 
 	if (p == NULL)
 		return;
+	if (p->home != NULL && p->home->pool == p)
+		pool_report(p);
 	for (i = 0; i < p->nworkers; i++) {
 		w = &p->workers[i];
 		if (!w->started)
@@ -416,5 +447,6 @@ pool_free(struct pool *p)
 		close(p->efd);
 	pthread_mutex_destroy(&p->lock);
 	free(p->workers);
+	free(p->relayed);
 	free(p);
 }

@@ -62,6 +62,7 @@ struct server_loop {
 	}			 passed[SDPROTO_FDS_MAX];
 	int64_t			 rebooted;
 	int			 stopping;	/* a SIGTERM came: draining */
+	double			 status_said;	/* when, monotonic seconds */
 };
 
 static void
@@ -180,7 +181,21 @@ server_s(size_t n)
 	return (n == 1 ? "" : "s");
 }
 
-/* The manager's STATUS= line: what the relay is doing. */
+/* Seconds on the monotonic clock. */
+static double
+server_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/*
+ * The manager's STATUS= line: what the relay is doing. From the timer,
+ * never within SERVER_STATUS_S of the last one: a late tick is followed
+ * by one on time, and the two must not come closer than promised.
+ */
 static void
 server_status_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -190,14 +205,17 @@ server_status_cb(evutil_socket_t fd, short what, void *arg)
 	char			 status[200];
 
 	(void)fd;
-	(void)what;
+	if ((what & EV_TIMEOUT) &&
+	    server_mono() - sl->status_said < SERVER_STATUS_S)
+		return;
 	server_stats(sl, &st);
 	pairs = st.npaired / 2;
 	snprintf(status, sizeof status, "%s%zu pair%s relaying, %zu waiting "
 	    "for a partner, %zu connection%s", sl->stopping ? "draining: " : "",
 	    pairs, server_s(pairs), sl->srv.relay.ntokens, st.nconns,
 	    server_s(st.nconns));
-	service_status(&sl->svc, status);
+	if (service_status(&sl->svc, status))
+		sl->status_said = server_mono();	/* after the send */
 }
 
 static void
@@ -603,9 +621,14 @@ server_run(const struct opts *o)
 	if (sl->svc.fd != -1) {
 		server_every(sl->status, SERVER_STATUS_S * 1000000);
 		/* Twice per interval, as sd_watchdog_enabled(3) advises. */
-		if (sl->svc.watchdog_usec > 0)
-			server_every(sl->watchdog, sl->svc.watchdog_usec > 2000 ?
-			    sl->svc.watchdog_usec / 2 : 1000);
+		if (sl->svc.watchdog_usec > 0) {
+			uint64_t every = sl->svc.watchdog_usec > 2000 ?
+			    sl->svc.watchdog_usec / 2 : 1000;
+
+			server_every(sl->watchdog, every);
+			log_msg("watchdog: WATCHDOG=1 every %g s",
+			    (double)every / 1e6);
+		}
 		service_notify(&sl->svc, "READY=1");
 		server_status_cb(-1, 0, sl);
 	}

@@ -49,16 +49,17 @@ service_notify(struct service *sv, const char *msg)
 	sv->failing = 0;
 }
 
-void
+int
 service_status(struct service *sv, const char *status)
 {
 	char	 msg[sizeof sv->status + 8];
 
 	if (sv->fd == -1 || strcmp(status, sv->status) == 0)
-		return;
+		return (0);
 	snprintf(sv->status, sizeof sv->status, "%s", status);
 	snprintf(msg, sizeof msg, "STATUS=%s", sv->status);
 	service_notify(sv, msg);
+	return (1);
 }
 
 void

@@ -13,6 +13,7 @@ Run with Debian's pytest:  /usr/bin/python3 -m pytest tests/blackbox
 
 import errno
 import hashlib
+import ipaddress
 import json
 import math
 import os
@@ -183,6 +184,68 @@ def wait_writable(sock, timeout):
     p = select.poll()
     p.register(sock, select.POLLOUT)
     return bool(p.poll(max(0, int(timeout * 1000))))
+
+
+def _proc_addr(text):
+    """An address:port of /proc/net/tcp{,6} as (ip_address, port)."""
+    hexip, hexport = text.split(":")
+    raw = bytes.fromhex(hexip)
+    # Each 32-bit word is in host (little-endian) order.
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    ip = ipaddress.ip_address(raw)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip, int(hexport, 16)
+
+
+def relay_rx_queue(sock, accepted=False):
+    """Bytes that sock sent and the relay has not read yet: the receive
+    queue of the relay's end of the connection (/proc/net/tcp); with
+    accepted, -1 while that end still waits in the listener's queue (it
+    has no inode yet). None when the relay's end is gone or closed (it
+    then read what it wanted)."""
+    local = sock.getsockname()
+    peer = sock.getpeername()
+    mine = (ipaddress.ip_address(local[0].split("%")[0]), local[1])
+    theirs = (ipaddress.ip_address(peer[0].split("%")[0]), peer[1])
+    mine = (getattr(mine[0], "ipv4_mapped", None) or mine[0], mine[1])
+    theirs = (getattr(theirs[0], "ipv4_mapped", None) or theirs[0],
+              theirs[1])
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if _proc_addr(fields[1]) != theirs or \
+                        _proc_addr(fields[2]) != mine:
+                    continue
+                if fields[3] not in ("01", "08"):   # ESTABLISHED, CLOSE_WAIT
+                    return None
+                if accepted and fields[9] == "0":
+                    return -1
+                return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def wait_read(sock, timeout=SOCK_TIMEOUT):
+    """Wait until the relay has accepted sock and read every byte sent on
+    it: its handlers then ran, so whatever those bytes did (a handshake
+    registered, say) happened before anything sent after this returns,
+    and before a signal sent after it."""
+    deadline = time.monotonic() + timeout
+    while (n := relay_rx_queue(sock, accepted=True)):
+        assert time.monotonic() < deadline, \
+            f"the relay left {n} bytes unread for {timeout}s"
+        time.sleep(0.002)
+
+
+def wait_unread(sock, n, timeout=SOCK_TIMEOUT):
+    """Wait until n bytes sent on sock wait, unread, at the relay's end
+    (in a queued connection, or one the relay does not read)."""
+    deadline = time.monotonic() + timeout
+    while (got := relay_rx_queue(sock)) != n:
+        assert time.monotonic() < deadline, f"{got} bytes unread, not {n}"
+        time.sleep(0.002)
 
 
 def assert_silent(sock, secs=0.5):
@@ -459,9 +522,7 @@ class Server:
         a = self.client(token, sides[0], **kw)
         if delay:
             time.sleep(delay)
-        else:
-            # make the order of registration deterministic
-            assert_silent(a, 0.05)
+        wait_read(a)        # a registers first: the order is known
         b = self.client(token, sides[1], **kw)
         expect_ok(a)
         expect_ok(b)

@@ -29,7 +29,7 @@ import pytest
 
 from conftest import (SOCK_TIMEOUT, Server, assert_silent, expect_ok,
                       handshake, new_side, new_token, read_to_eof, recv_exact,
-                      stop_all, transitd_path)
+                      stop_all, transitd_path, wait_read, wait_unread)
 from wsutil import WSConn
 
 pytestmark = pytest.mark.transitd_only
@@ -273,7 +273,7 @@ def tcp_pair_works(port, host="127.0.0.1", nbytes=2000):
     b = None
     try:
         a.sendall(handshake(tok, new_side()))
-        assert_silent(a, 0.05)
+        wait_read(a)
         b = connect(port, host)
         b.sendall(handshake(tok, new_side()))
         expect_ok(a)
@@ -724,7 +724,7 @@ def test_restart_under_socket_activate_refuses_nobody(groups):
         for k in range(2):
             t_sig = time.monotonic()
             os.kill(pid, signal.SIGTERM)
-            deadline = t_sig + 6
+            deadline = t_sig + 30
             while pid in g.members():
                 assert time.monotonic() < deadline, "old transitd lives on"
                 time.sleep(0.001)
@@ -737,7 +737,10 @@ def test_restart_under_socket_activate_refuses_nobody(groups):
                                  t_exit=t_exit, t_new=t_new,
                                  t_listen=t_listen))
             pid = new
-            time.sleep(max(0.0, t_sig + 0.5 - time.monotonic()))
+            # Let the new instance serve a pair of each loop before the
+            # next restart (checked below).
+            for loop in loops:
+                loop.wait_ok_since(t_new, 1)
         for loop in loops:
             loop.wait_ok_since(restarts[-1]["t_exit"], 10)
     finally:
@@ -782,8 +785,9 @@ def test_restart_under_socket_activate_refuses_nobody(groups):
             assert any(r.outcome == "ok" and edges[i] <= r.t0 and
                        r.t1 <= sigs[i] for r in res), \
                 f"instance {i + 1} served no pair of the {name} loop"
-    for x in restarts:
-        assert x["t_exit"] - x["t_sig"] < 1.0, timing
+    # Each old instance exited because its pairs were done, not at its
+    # drain timeout.
+    assert "drain timeout" not in err, err
 
 
 def test_restart_drains_live_pair_first(groups):
@@ -837,7 +841,9 @@ def test_restart_drains_live_pair_first(groups):
           f"close->drained line {t_drained - t_close:.3f} s; "
           f"close->queued pair ok {t_ok - t_close:.3f} s")
     assert t_ok > t_close
-    assert t_ok - t_close < 2.0
+    # The old one exited as soon as the live pair ended, not at its drain
+    # timeout: that is what let the next one serve the queued pair.
+    assert "drain timeout" not in g.err.text(), g.err.text()
 
 
 def test_supervisor_overlapping_restart(activated):
@@ -853,7 +859,7 @@ def test_supervisor_overlapping_restart(activated):
         old = activated([lsock], "tcp", args=["--drain-timeout=1"])
         a, b = old.pair(sides=(new_side(), new_side()))
         w = old.client(new_token())
-        assert_silent(w, 0.1)
+        wait_read(w)                     # a waiter of the old one
         old.stopped = True
         t_sig = time.monotonic()
         old.proc.send_signal(signal.SIGTERM)
@@ -874,10 +880,10 @@ def test_supervisor_overlapping_restart(activated):
         tcp_pair_works(port)
         a.sendall(b"still relaying")
         assert recv_exact(b, 14) == b"still relaying"
-        assert read_to_eof(a, 5) == b""   # the drain timeout ends it
+        assert read_to_eof(a, 30) == b""  # the drain timeout ends it
         t_end = time.monotonic() - t_sig
-        assert 0.8 <= t_end <= 3.0, t_end
-        assert old.proc.wait(5) == 0
+        assert t_end >= 0.95, t_end       # not before that timeout
+        assert old.proc.wait(30) == 0
         err = old.stderr_after_exit()
         assert "drain timeout (1 s): ending 1 pair now" in err, err
         tcp_pair_works(port)
@@ -919,7 +925,8 @@ def test_sigterm_leaves_queued_connections(activated):
             wait_stopped(server.pid)
             c = connect(lsock.getsockname()[1])
             c.sendall(handshake(new_token()))
-            time.sleep(0.01)
+            # The handshake is in the queued connection's buffer.
+            wait_unread(c, len(handshake(new_token())))
             server.stopped = True
             os.kill(server.pid, signal.SIGTERM)
             os.kill(server.pid, signal.SIGCONT)

@@ -87,11 +87,27 @@ def switches(pid):
     return out
 
 
+def wait_idle(pid, timeout=30.0):
+    """Until every thread but the first waits for events (blocked in
+    epoll_wait): from then on, a voluntary switch means a wake-up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = []
+        for t in sorted(os.listdir(f"/proc/{pid}/task"))[1:]:
+            with open(f"/proc/{pid}/task/{t}/wchan") as f:
+                if f.read().strip() != "do_epoll_wait":
+                    busy.append(t)
+        if not busy:
+            return
+        assert time.monotonic() < deadline, f"threads {busy} never idle"
+        time.sleep(0.01)
+
+
 def test_pairs_that_never_send_stay_on_the_first_thread(start_server):
     """Handing a pair to another thread costs more than a pair that only
     pairs and closes: those stay; pairs that move data are handed."""
     s = start(start_server, 4)
-    time.sleep(0.1)                         # the workers are waiting
+    wait_idle(s.pid)                        # the workers are waiting
     before = switches(s.pid)
     assert len(before) == 3, before
     for _ in range(20):

@@ -16,7 +16,7 @@ from conftest import (DEFAULT_PORT, as_rows, assert_silent,
                       expect_closed_with, expect_ok, free_port, handshake,
                       new_side, new_token, parse_log_line, pattern, q,
                       poll_rows, read_to_eof, recv_exact, recv_hashing, rows,
-                      send_in_chunks, sha, transitd_path)
+                      send_in_chunks, sha, transitd_path, wait_read)
 from wsutil import (pairs_with_tcp, start_ws, ws_client, ws_connect,
                     ws_listeners, ws_silent)
 
@@ -91,7 +91,7 @@ def refused(port, host="127.0.0.1"):
 def quick_pair(s, **kw):
     tok = new_token()
     a = s.client(tok, new_side(), **kw)
-    assert_silent(a, 0.02)              # a registers first: it is "first"
+    wait_read(a)                        # a registers first: it is "first"
     b = s.client(tok, new_side(), **kw)
     expect_ok(a)
     expect_ok(b)
@@ -213,10 +213,8 @@ def test_sigterm_lets_a_large_transfer_finish(start_server, tmp_path):
     deadline = time.monotonic() + 2     # let 'updated' move on
     while int(time.time()) <= updated0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    t_close = time.monotonic()
     close_pair(a, b)
-    assert wait_exit(s, 10) == 0
-    assert time.monotonic() - t_close < 3, "did not exit once drained"
+    assert wait_exit(s, 30) == 0        # once drained: well before 60 s
     t_end = time.time()
     lines = check_stderr(s)
     assert "transitd: drained: every pair has finished" in lines, lines
@@ -244,9 +242,9 @@ def test_drain_timeout_ends_a_pair_that_never_closes(start_server, tmp_path,
               "2 s (send it again to end them now)")
     refused(s.port)
     relay_both_ways(b, a, 3000, 20)     # relaying goes on meanwhile
-    assert wait_exit(s, 8) == 0
+    assert wait_exit(s, 30) == 0
     took = time.monotonic() - t0
-    assert 1.5 <= took <= 6, f"exited {took:.2f}s after the signal"
+    assert took >= 1.5, f"exited {took:.2f}s after the signal: too soon"
     for c in (a, b):
         assert read_to_eof(c, timeout=2) == b""
     lines = check_stderr(s)
@@ -276,10 +274,8 @@ def test_second_signal_ends_the_drain_at_once(start_server, tmp_path, sig,
     relay_both_ways(pairs[1][1], pairs[1][0], 1, 1)
     assert_silent(pairs[0][0], 0.3)     # still draining
     assert s.alive()
-    t0 = time.monotonic()
     s.proc.send_signal(sig)
-    assert wait_exit(s, 5) == 0
-    assert time.monotonic() - t0 < 2.0
+    assert wait_exit(s, 30) == 0        # not the 60 s of the drain
     for a, b in pairs:
         assert read_to_eof(a, timeout=2) == b""
         assert read_to_eof(b, timeout=2) == b""
@@ -298,11 +294,9 @@ def test_drain_timeout_0_ends_pairs_at_once(start_server, tmp_path):
     a, b = quick_pair(s)
     relay_both_ways(a, b, 7, 3)
     w = s.client(new_token(), new_side())
-    assert_silent(w, 0.05)
-    t0 = time.monotonic()
+    wait_read(w)                        # a waiter when the signal comes
     send_signal(s, signal.SIGTERM)
-    assert wait_exit(s, 5) == 0
-    assert time.monotonic() - t0 < 2.0
+    assert wait_exit(s, 30) == 0        # not the 60 s default
     for c in (a, b, w):
         assert read_to_eof(c, timeout=2) == b""
     lines = check_stderr(s)
@@ -333,17 +327,16 @@ def test_unpaired_clients_are_dropped_at_once_while_pairs_drain(
     wlone = ws_client(s, new_token(), new_side())
     wquiet = ws_connect(s, 0)           # upgraded, sent nothing
     wraw = s.connect(port=s.wsport)     # not even an Upgrade request
-    for c in (lone, idle, part, wraw):
-        assert_silent(c, 0.02)
-    ws_silent(wlone, 0.05)
-    ws_silent(wquiet, 0.02)
-    t0 = time.monotonic()
+    for c in (lone, idle, part, wraw, wlone.sock, wquiet.sock):
+        wait_read(c)                    # accepted, all of it read
+    ws_silent(wlone, 0.0)
+    ws_silent(wquiet, 0.0)
     send_signal(s, signal.SIGTERM)
+    # At once: while the pairs drain (for up to 60 s), not after.
     for c in (lone, idle, part, wraw):
-        assert read_to_eof(c, timeout=2) == b""
+        assert read_to_eof(c, timeout=20) == b""
     for c in (wlone, wquiet):
-        c.expect_closed(1000, timeout=2)
-    assert time.monotonic() - t0 < 1.5, "unpaired clients not dropped at once"
+        c.expect_closed(1000, timeout=20)
     wait_line(s, "transitd: Terminated: stopping; 2 pairs may finish for up "
               "to 60 s (send it again to end them now)")
     refused(s.port)
@@ -381,13 +374,12 @@ def test_unpaired_websocket_clients_get_1000_then_exit_at_once(start_server):
     w1 = ws_client(s, new_token(), new_side())
     w2 = ws_client(s, new_token())
     w3 = ws_connect(s, 0)
-    ws_silent(w1, 0.05)
-    t0 = time.monotonic()
+    for w in (w1, w2, w3):
+        wait_read(w.sock)               # both handshakes registered
     send_signal(s, signal.SIGTERM)
     for w in (w1, w2, w3):
-        w.expect_closed(1000, timeout=2, reply=False)
-    assert wait_exit(s, 3) == 0
-    assert time.monotonic() - t0 < 2.0
+        w.expect_closed(1000, timeout=20, reply=False)
+    assert wait_exit(s, 30) == 0        # not the 60 s of a drain
     assert "transitd: Terminated: stopping" in check_stderr(s)
     assert sorted(r["mood"] for r in s.log.drain_to_eof()) == \
         ["empty", "lonely", "lonely"]
@@ -536,8 +528,12 @@ def test_sighup_reopens_the_log_file(start_server, tmp_path):
     after = [r["total_bytes"] for r in log_lines(path)]
     k = len(before)
     assert 30 <= k <= 60, before
-    assert before == list(range(1, k + 1)), before
-    assert after == list(range(k + 1, n_pairs + 1)) + [3003], after
+    # Pairs relayed on different threads may end in either order, so
+    # their lines may too: compare as sets. Lines 1-20 came before the
+    # rename, pairs 61-80 started after the reopen.
+    assert sorted(before + after) == list(range(1, n_pairs + 1)) + [3003]
+    assert set(range(1, 21)) <= set(before), before
+    assert set(range(61, n_pairs + 1)) | {3003} <= set(after), after
     assert all(r["mood"] == "happy" for r in log_lines(path))
 
 
@@ -684,7 +680,7 @@ def test_every_variable_works_like_its_option(spawn, tmp_path):
     close_pair(a, b)
     tok = new_token()                   # both WebSocket listeners
     w0 = ws_client(s, tok, new_side(), index=0)
-    ws_silent(w0, 0.02)
+    wait_read(w0.sock)
     w1 = ws_client(s, tok, new_side(), index=1)
     w0.expect_ok()
     w1.expect_ok()
@@ -695,8 +691,8 @@ def test_every_variable_works_like_its_option(spawn, tmp_path):
     assert poll_rows(db, 1) == as_rows([rec])     # TRANSITD_USAGE_DB
     t0 = time.monotonic()
     send_signal(s, signal.SIGTERM)
-    assert wait_exit(s, 5) == 0
-    assert 0.7 <= time.monotonic() - t0 <= 4
+    assert wait_exit(s, 30) == 0
+    assert time.monotonic() - t0 >= 0.7  # the 1 s drain timeout
     lines = check_stderr(s)
     assert "transitd: Terminated: stopping; 1 pair may finish for up to 1 s "\
         "(send it again to end them now)" in lines, lines
@@ -748,11 +744,11 @@ def test_command_line_wins_option_by_option(spawn, tmp_path):
     assert rec["total_bytes"] == 10000 and rec["started"] % 60 == 0, rec
     assert poll_rows(db, 1) == as_rows([rec])
     a, b = quick_pair(s)
-    t0 = time.monotonic()
     send_signal(s, signal.SIGTERM)      # --drain-timeout=0 won
-    assert wait_exit(s, 5) == 0
-    assert time.monotonic() - t0 < 2.0
-    assert "transitd: Terminated: stopping" in check_stderr(s)
+    assert wait_exit(s, 30) == 0
+    lines = check_stderr(s)
+    assert "transitd: Terminated: stopping" in lines, lines
+    assert not any("may finish" in l for l in lines), lines
     assert len(s.log.drain_to_eof()) == 2
     assert len(rows(db)) == 2
 
