@@ -248,6 +248,26 @@ def wait_unread(sock, n, timeout=SOCK_TIMEOUT):
         time.sleep(0.002)
 
 
+def thread_fds():
+    """Descriptors that --threads costs beyond one thread, with the
+    default (TRANSITD_THREADS or one per core): an epoll and an eventfd
+    per extra thread, and one eventfd for the first."""
+    n = int(os.environ.get("TRANSITD_THREADS") or os.cpu_count())
+    return 2 * (n - 1) + 1 if n > 1 else 0
+
+
+def wait_stderr(server, text, timeout=RECORD_DEADLINE):
+    """Until a line of the relay's stderr contains text; that line."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [l for l in server.err.snapshot() if text in l]
+        if got:
+            return got[0]
+        assert server.alive(), f"exited without {text!r}:\n{server.err.text()}"
+        assert time.monotonic() < deadline, f"{text!r}?\n{server.err.text()}"
+        time.sleep(0.01)
+
+
 def assert_silent(sock, secs=0.5):
     """Nothing arrives and the connection stays open for secs."""
     if wait_readable([sock], secs):
@@ -520,9 +540,9 @@ class Server:
     def pair(self, token=None, sides=(None, None), delay=0.0, **kw):
         token = token or new_token()
         a = self.client(token, sides[0], **kw)
-        if delay:
-            time.sleep(delay)
         wait_read(a)        # a registers first: the order is known
+        if delay:
+            time.sleep(delay)       # a waits at least this long
         b = self.client(token, sides[1], **kw)
         expect_ok(a)
         expect_ok(b)

@@ -1,11 +1,9 @@
 """Handshake line: good forms, bad forms, length limit, byte-at-a-time."""
 
-import time
-
 import pytest
 
 from conftest import (REFERENCE, assert_silent, expect_closed_with, expect_ok,
-                      handshake, new_side, new_token, recv_exact)
+                      handshake, new_side, new_token, recv_exact, wait_read)
 
 
 def test_unsided_handshake_pairs(server):
@@ -114,7 +112,7 @@ def test_handshake_one_byte_at_a_time(server, sided):
     a = server.connect()
     for i in range(len(line)):
         a.sendall(line[i:i + 1])
-        time.sleep(0.003)
+        wait_read(a)                 # read byte by byte
     assert_silent(a, 0.1)
     b = server.client(tok, new_side() if sided else None)
     expect_ok(a)
@@ -130,9 +128,10 @@ def test_handshake_split_both_connections(server):
     b = server.connect()
     a.sendall(la[:20])
     b.sendall(lb[:50])
-    time.sleep(0.05)
+    wait_read(a)                     # each part read on its own
+    wait_read(b)
     a.sendall(la[20:])
-    time.sleep(0.05)
+    wait_read(a)
     assert_silent(a, 0.1)
     b.sendall(lb[50:])
     expect_ok(a)
@@ -142,7 +141,7 @@ def test_handshake_split_both_connections(server):
 @pytest.mark.transitd_only
 def test_connect_and_close_without_sending_is_empty(server):
     s = server.connect()
-    time.sleep(0.1)
+    wait_read(s)                     # accepted
     s.close()
     recs = server.log.wait(1)
     assert [r["mood"] for r in recs] == ["empty"]
@@ -154,7 +153,7 @@ def test_connect_and_close_without_sending_is_empty(server):
 def test_partial_handshake_then_close_is_empty(server):
     s = server.connect()
     s.sendall(handshake(new_token())[:30])
-    time.sleep(0.1)
+    wait_read(s)
     s.close()
     recs = server.log.wait(1)
     assert [r["mood"] for r in recs] == ["empty"]

@@ -1,22 +1,14 @@
 """Descriptor exhaustion: transitd pauses accepting instead of spinning or
 dying, and relays through plain buffers when no pipe can be had."""
 
-import os
-import time
 
 import pytest
 
 from conftest import (DEFAULT_PORT, LogPipe, Server, expect_ok, new_token,
-                      pattern, recv_exact, transitd_path)
+                      pattern, recv_exact, thread_fds, transitd_path,
+                      wait_stderr)
 
 pytestmark = pytest.mark.transitd_only
-
-
-def thread_fds():
-    """Descriptors that --threads costs beyond one thread: an epoll and
-    an eventfd per extra thread, and one eventfd for the first."""
-    n = int(os.environ.get("TRANSITD_THREADS") or os.cpu_count())
-    return 2 * (n - 1) + 1 if n > 1 else 0
 
 
 def start_limited(nofile):
@@ -33,21 +25,17 @@ def test_emfile_pauses_accept_then_recovers():
     srv = start_limited(32)
     try:
         socks = [srv.connect() for _ in range(60)]
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and \
-                "pausing" not in srv.err.text():
-            time.sleep(0.05)
-        assert "pausing" in srv.err.text(), srv.err.text()
+        wait_stderr(srv, "pausing")
         assert srv.alive()
         for s in socks:
             s.close()
         srv.socks = []
-        time.sleep(1.5)
+        # Served once the pause is over (the connections queue meanwhile).
         tok = new_token()
         a = srv.client(tok, "a" * 16)
         b = srv.client(tok, "b" * 16)
-        expect_ok(a)
-        expect_ok(b)
+        expect_ok(a, timeout=30)
+        expect_ok(b, timeout=30)
         a.sendall(b"after")
         assert recv_exact(b, 5) == b"after"
     finally:

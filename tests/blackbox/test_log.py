@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import (REFERENCE, expect_closed_with, expect_ok, new_side,
-                      new_token, read_to_eof, recv_exact)
+                      new_token, read_to_eof, recv_exact, wait_read)
 
 FLOAT = r"-?[0-9]+(?:\.[0-9]+)?(?:e[+-][0-9]+)?"
 LINE = re.compile(
@@ -33,7 +33,7 @@ def make_happy(server, nbytes_a, nbytes_b, **kw):
 
 def make_lonely(server):
     s = server.client(new_token(), new_side())
-    time.sleep(0.05)
+    wait_read(s)                     # a waiter, then gone
     s.close()
 
 
@@ -73,7 +73,7 @@ def test_json_lines_exact_format(server):
         assert 0 <= float(total_time) <= t1 - t0 + 1, raw
     happy, lonely, errory = recs[:3]
     assert happy["total_bytes"] == 30
-    assert 0.1 <= happy["waiting_time"] <= 1.0
+    assert 0.2 - 0.005 <= happy["waiting_time"] <= t1 - t0
     assert lonely["waiting_time"] is None and '"waiting_time": null' in lonely["_raw"]
     assert errory["waiting_time"] is None and errory["total_bytes"] == 0
     assert lonely["total_bytes"] == 0
@@ -89,13 +89,18 @@ def test_no_log_fd_still_relays(start_server):
 
 def test_blur_usage(start_server):
     server = start_server(blur=3600)
-    make_happy(server, 1, 0)
-    make_happy(server, 10000, 1)
-    make_happy(server, 0, 0)
-    make_lonely(server)
-    make_happy(server, 1_000_001, 0)
-    make_happy(server, 5000, 5000)
-    make_happy(server, 999_999, 0)
+    # Pairs relayed by different threads may end in either order: each
+    # record is awaited before the next pair, so the order is known.
+    for i, make in enumerate([
+            lambda: make_happy(server, 1, 0),
+            lambda: make_happy(server, 10000, 1),
+            lambda: make_happy(server, 0, 0),
+            lambda: make_lonely(server),
+            lambda: make_happy(server, 1_000_001, 0),
+            lambda: make_happy(server, 5000, 5000),
+            lambda: make_happy(server, 999_999, 0)]):
+        make()
+        server.log.wait(i + 1)
     recs = server.log.wait(7)
     assert [r["mood"] for r in recs] == ["happy"] * 3 + ["lonely"] + ["happy"] * 3
     assert [r["total_bytes"] for r in recs] == [10000, 20000, 0, 0, 2000000,
@@ -165,10 +170,8 @@ def test_log_pipe_full(start_server):
     server = start_server()
     # shrink the pipe to one page, and never read it while working
     fcntl.fcntl(server.log.r, fcntl.F_SETPIPE_SZ, 4096)
-    t0 = time.monotonic()
     for _ in range(400):             # ~100 bytes per record: ~10 pages
-        make_errory(server)
-    assert time.monotonic() - t0 < 30
+        make_errory(server)          # each answered: the relay never waits
     _pairs_work(server, 3)
     assert server.alive()
     _stderr_mentions_lost(server)

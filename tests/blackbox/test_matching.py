@@ -6,7 +6,7 @@ import pytest
 
 from conftest import (REFERENCE, SOCK_TIMEOUT, assert_silent,
                       expect_closed_with, expect_ok, new_side, new_token,
-                      read_to_eof, recv_exact, wait_readable)
+                      read_to_eof, recv_exact, wait_read, wait_readable)
 
 
 def split_winner(socks, timeout=SOCK_TIMEOUT):
@@ -66,8 +66,9 @@ def test_different_tokens_do_not_pair(server):
 def test_same_side_never_pair_then_third_pairs(server):
     tok, s1 = new_token(), new_side()
     a = server.client(tok, s1)
-    time.sleep(0.05)
+    wait_read(a)                       # a waits longest
     b = server.client(tok, s1)
+    wait_read(b)                       # both wait before c comes
     assert_silent(a, 0.5)
     assert_silent(b, 0.05)
     assert server.log.settle(0.05) == []
@@ -92,7 +93,7 @@ def test_three_waiters_then_match(server):
     waiters = []
     for _ in range(3):
         waiters.append(server.client(tok, s1))
-        time.sleep(0.05)
+        wait_read(waiters[-1])         # registered in this order
     for w in waiters:
         assert_silent(w, 0.15)
     d = server.client(tok, new_side())
@@ -146,7 +147,8 @@ def test_redundant_waiter_of_other_token_untouched(server):
     tok1, tok2, s1 = new_token(), new_token(), new_side()
     other = server.client(tok2, s1)
     a = server.client(tok1, s1)
-    time.sleep(0.05)
+    wait_read(other)
+    wait_read(a)
     b = server.client(tok1, new_side())
     expect_ok(a)
     expect_ok(b)

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import (Server, free_port, new_side, new_token, read_to_eof,
-                      recv_exact, stop_all, transitd_path)
+                      recv_exact, stop_all, transitd_path, wait_stderr)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -200,14 +200,6 @@ def accepts(port):
 
 def stderr_lines(server, text):
     return [l for l in server.err.snapshot() if text in l]
-
-
-def wait_stderr(server, line, timeout=WAIT):
-    """Until the relay has said this line on stderr."""
-    deadline = time.monotonic() + timeout
-    while line not in server.err.snapshot():
-        assert time.monotonic() < deadline, f"{line!r}?\n{server.err.text()}"
-        time.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------

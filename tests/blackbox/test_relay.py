@@ -13,7 +13,7 @@ import pytest
 from conftest import (IMPATIENT_MOOD, REFERENCE, SOCK_TIMEOUT, assert_silent,
                       expect_closed_with, expect_ok, handshake, new_side,
                       new_token, pattern, read_to_eof, recv_exact,
-                      send_in_chunks, sha, wait_writable)
+                      send_in_chunks, sha, wait_read, wait_writable)
 
 
 # -- impatience --------------------------------------------------------------
@@ -39,7 +39,7 @@ def test_impatient_data_with_handshake_while_alone(server):
 def test_impatient_waiter_token_released(server):
     tok = new_token()
     a = server.client(tok, new_side())
-    time.sleep(0.1)
+    wait_read(a)                     # a waiter, then impatient
     a.sendall(b"!")
     expect_closed_with(a, b"impatient\n")
     server.log.wait(1)
@@ -86,12 +86,14 @@ def test_close_order_and_single_happy_record(server, closer):
     tok = new_token()
     t0 = time.time()
     a = server.client(tok, new_side())
-    delay = 0.4
-    time.sleep(delay)
+    wait_read(a)
+    t_a = time.time()                # a was accepted before this
+    time.sleep(0.4)                  # the waiting time to measure
     t1 = time.time()
     b = server.client(tok, new_side())
     expect_ok(a)
     expect_ok(b)
+    t_ok = time.time()               # b was accepted before this
     da = pattern(1, 300_000)
     db = pattern(2, 123_457)
     x, y = (a, b) if closer == "first" else (b, a)
@@ -112,13 +114,16 @@ def test_close_order_and_single_happy_record(server, closer):
     assert rec["mood"] == "happy"
     assert rec["total_bytes"] == len(da) + len(db)
     assert isinstance(rec["waiting_time"], float)
-    assert delay - 0.1 <= rec["waiting_time"] <= delay + 0.5, rec
+    # Bounds from what the clients saw, true however slow the machine:
+    # a was accepted between t0 and t_a, b between t1 and t_ok.
+    eps = 0.005                      # float rounding, clock reads
+    assert t1 - t_a - eps <= rec["waiting_time"] <= t_ok - t0 + eps, rec
     assert rec["total_time"] >= rec["waiting_time"]
-    assert rec["total_time"] <= time_after - t0 + 0.5
+    assert rec["total_time"] <= time_after - t0 + eps
     if not REFERENCE:
         # started is the acceptance of the first connection
-        assert t0 - 0.5 <= rec["started"] <= t1, (rec, t0, t1)
-        assert rec["total_time"] >= t_close - t0 - 0.3
+        assert t0 - eps <= rec["started"] <= t_a + eps, (rec, t0, t_a)
+        assert rec["total_time"] >= t_close - t_a - eps
     else:
         assert t0 - 0.5 <= rec["started"] <= time_after
 
@@ -168,13 +173,16 @@ def test_server_closes_partner_without_half_close(server):
 
 def test_lonely_waiter(server):
     a = server.client(new_token(), new_side())
+    wait_read(a)
+    t_a = time.time()                # accepted before this
     assert_silent(a, 0.3)
+    t_close = time.time()
     a.close()
     recs = server.log.wait(1)
     assert [r["mood"] for r in recs] == ["lonely"]
     assert recs[0]["waiting_time"] is None
     assert recs[0]["total_bytes"] == 0
-    assert recs[0]["total_time"] >= 0.25
+    assert recs[0]["total_time"] >= t_close - t_a - 0.005
 
 
 # -- volume ------------------------------------------------------------------
@@ -392,9 +400,8 @@ def test_second_sigterm_with_stalled_pair_exits_promptly(server):
     server.proc.send_signal(signal.SIGTERM)
     with pytest.raises(subprocess.TimeoutExpired):
         server.proc.wait(1.0)                   # draining the live pair
-    t0 = time.monotonic()
-    assert server.signal_and_wait(timeout=5) == 0
-    assert time.monotonic() - t0 < 5
+    # promptly: well before the 60 s the drain would take
+    assert server.signal_and_wait(timeout=30) == 0
     recs = server.log.drain_to_eof()
     assert [r["mood"] for r in recs] == ["happy"]
     assert 0 < recs[0]["total_bytes"] <= pushed

@@ -10,14 +10,52 @@ import time
 import pytest
 
 from conftest import (REFERENCE, assert_silent, expect_ok, handshake,
-                      new_side, new_token, read_to_eof, recv_exact)
+                      new_side, new_token, read_to_eof, recv_exact,
+                      thread_fds, wait_read, wait_stderr)
+
+
+def listener_fd(pid, port):
+    """The descriptor number of pid's IPv4 listener on port."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[3] == "0A" and \
+                    int(fields[1].split(":")[1], 16) == port:
+                inode = fields[9]
+    assert inode, f"no listener on port {port}"
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                return int(fd)
+        except FileNotFoundError:
+            continue
+    raise AssertionError(f"pid {pid} does not hold the listener")
+
+
+def polled_fds(pid):
+    """The descriptors in pid's epoll sets (/proc/PID/fdinfo)."""
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") != \
+                    "anon_inode:[eventpoll]":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("tfd:"):
+                        out.add(int(line.split()[1]))
+        except FileNotFoundError:
+            continue
+    return out
 
 
 def _check_pair(server, **kw):
     tok = new_token()
     a = server.client(tok, new_side(), **kw)
     b = server.client(tok, new_side(), **kw)
-    expect_ok(a, timeout=3)
+    expect_ok(a)
     expect_ok(b, timeout=3)
     a.sendall(b"ping" * 100)
     assert recv_exact(b, 400) == b"ping" * 100
@@ -76,10 +114,8 @@ def test_half_open_connections_do_not_block(server):
         s = server.connect()
         s.sendall(handshake(new_token())[:40])
         partial.append(s)
-    t0 = time.monotonic()
+    _check_pair(server)                 # served while they hang on
     _check_pair(server)
-    _check_pair(server)
-    assert time.monotonic() - t0 < 2.0
     for s in idle + partial:
         assert_silent(s, 0.0)
     for s in idle + partial:
@@ -98,12 +134,12 @@ def test_signal_exits_0_and_records_everything(server, sig):
     idle = server.connect()
     partial = server.connect()
     partial.sendall(b"please relay ")
-    assert_silent(lonely, 0.2)
-    t0 = time.monotonic()
+    for s in (lonely, idle, partial):
+        wait_read(s)                    # each has its mood by now
+    assert_silent(lonely, 0.0)
     # the live pair may drain; the signal again ends it at once
-    rc = server.signal_and_wait(sig, timeout=5, again=0.5)
+    rc = server.signal_and_wait(sig, timeout=30, again=0.5)
     assert rc == 0, f"exit status {rc}; stderr:\n{server.stderr_after_exit()}"
-    assert time.monotonic() - t0 < 5.5
     for s in (lonely, a, b, idle, partial):
         read_to_eof(s, timeout=2)
     recs = server.log.drain_to_eof()
@@ -205,8 +241,10 @@ def test_more_than_1024_connections(server):
 def test_out_of_file_descriptors(start_server):
     """With few fds, a flood of connections must not kill or wedge the
     relay; once they are gone it serves again."""
+    nofile = 48 + thread_fds()          # the same room on any core count
+
     def low_nofile():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     server = start_server(preexec_fn=low_nofile)
     flood = []
     for _ in range(80):
@@ -218,16 +256,17 @@ def test_out_of_file_descriptors(start_server):
             s.close()
             break
         flood.append(s)
-    time.sleep(0.5)
+    wait_stderr(server, "pausing")
     assert server.alive()
-    # the relay must not spin on the CPU while it cannot accept
-    with open(f"/proc/{server.pid}/stat") as f:
-        t1 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
-    time.sleep(1.0)
-    with open(f"/proc/{server.pid}/stat") as f:
-        t2 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
-    ticks = os.sysconf("SC_CLK_TCK")
-    assert (t2 - t1) / ticks < 0.5, "transitd busy-loops when out of fds"
+    # The relay must not spin while it cannot accept: during the pause
+    # its listener is out of its event loop, though connections wait.
+    lfd = listener_fd(server.pid, server.port)
+    for _ in range(10):
+        if lfd not in polled_fds(server.pid):
+            break
+        time.sleep(0.05)                # the pause is a second long
+    else:
+        raise AssertionError("the listener stays polled: a busy loop")
     for s in flood:
         s.close()
     deadline = time.monotonic() + 10
