@@ -16,7 +16,7 @@ import pytest
 from conftest import (DEFAULT_PORT, Server, as_rows,
                       assert_silent, expect_closed_with, expect_ok, free_port,
                       new_side, new_token, pattern, q, read_to_eof, recv_exact,
-                      poll_rows, rows)
+                      poll_rows, rows, wait_read)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -81,18 +81,19 @@ def make_every_mood(s):
     """One record of each mood; returns the moods made, in order."""
     happy(s, 123)
     c = s.client(new_token(), new_side())             # lonely
-    assert_silent(c, 0.05)
+    wait_read(c)
     c.close()
     c = s.connect()                                   # errory
     c.sendall(b"GET / HTTP/1.0\n")
     expect_closed_with(c, b"bad handshake\n")
     c = s.client(new_token(), new_side())             # impatient
-    assert_silent(c, 0.05)
+    wait_read(c)
     c.sendall(b"early")
     expect_closed_with(c, b"impatient\n")
     tok, side = new_token(), new_side()               # redundant, then happy
     w1, w2 = s.client(tok, side), s.client(tok, side)
-    assert_silent(w2, 0.05)
+    wait_read(w1)
+    wait_read(w2)
     p = s.client(tok, new_side())
     expect_ok(w1), expect_ok(p), expect_closed_with(w2, b"")
     w1.close()
@@ -211,8 +212,9 @@ def test_current_row_at_clean_exit(start_server, tmp_path):
     a.sendall(b"y" * 5000)
     assert recv_exact(b, 5000) == b"y" * 5000
     w = s.client(new_token(), new_side())       # waiting at exit
-    assert_silent(w, 0.1)
-    time.sleep(1.1)                             # let 'updated' move on
+    wait_read(w)
+    while int(time.time()) <= rebooted:         # let 'updated' move on
+        time.sleep(0.02)
     assert s.signal_and_wait(signal.SIGTERM, timeout=12, again=0.5) == 0
     t_end = time.time()
     recs = s.log.drain_to_eof()
@@ -233,26 +235,23 @@ def test_reader_holding_a_read_transaction_does_not_delay_relay(
         rd.execute("BEGIN")
         assert rd.execute("SELECT count(*) FROM usage").fetchall() == [(0,)]
         t0 = time.monotonic()
+        # All of it while the reader holds the database: relaying never
+        # waits for the writer (which would wait for the reader).
         relay_many(s, 20, 1 << 20)
-        a, b = quick_pair(s)                    # latency while locked
-        rtts = []
-        for i in range(20):
-            t = time.monotonic()
+        a, b = quick_pair(s)
+        for i in range(20):                     # round trips while locked
             a.sendall(b"p%02d" % i)
             assert recv_exact(b, 3) == b"p%02d" % i
             b.sendall(b"q")
             assert recv_exact(a, 1) == b"q"
-            rtts.append(time.monotonic() - t)
         a.close()
         assert read_to_eof(b) == b""
-        busy = time.monotonic() - t0
-        wait_err(s, "cannot write", timeout=3)  # the lock was felt ...
-        time.sleep(max(0.0, t0 + 3.0 - time.monotonic()))
+        wait_err(s, "cannot write")             # the lock was felt ...
+        # ... and the JSON lines did not wait for the database either.
+        recs = s.log.wait(21)
+        time.sleep(max(0.0, t0 + 3.0 - time.monotonic()))  # retries
     finally:
         rd.close()                              # ... and now let go
-    assert busy < 2.5, f"20 x 1 MB + 20 round trips took {busy:.2f}s"
-    assert max(rtts) < 0.3, rtts
-    recs = s.log.wait(21)
     assert poll_rows(db, 21) == as_rows(recs)
     assert [r[3] for r in rows(db)].count(1 << 20) == 20
     wait_err(s, "writing again")
@@ -269,10 +268,8 @@ def test_exclusive_lock_episodes_and_exit_while_locked(start_server,
                          check_same_thread=False)
     try:
         lk.execute("BEGIN EXCLUSIVE")
-        t = time.monotonic()
         moods = make_every_mood(s)              # relaying goes on meanwhile
         happy(s, 100000)
-        assert time.monotonic() - t < 2.0
         wait_err(s, "cannot write")
         time.sleep(2.5)                         # several retries, one line
         assert n_err(s, "cannot write") == 1, s.err.text()
@@ -284,10 +281,14 @@ def test_exclusive_lock_episodes_and_exit_while_locked(start_server,
         happy(s, 7)
         wait_err(s, "cannot write", n=2)
         # SIGTERM while locked: the exit waits for the lock to go
-        threading.Timer(2.0, lambda: lk.execute("COMMIT")).start()
-        t = time.monotonic()
+        t_commit = []
+
+        def commit():
+            t_commit.append(time.monotonic())
+            lk.execute("COMMIT")
+        threading.Timer(2.0, commit).start()
         assert s.signal_and_wait(signal.SIGTERM, timeout=12) == 0
-        assert time.monotonic() - t >= 1.5
+        assert t_commit, "exited before the lock went"
     finally:
         time.sleep(0.1)
         lk.close()

@@ -3,12 +3,11 @@ frames get close 1002, close payloads, oversized handshakes (1009), pings.
 Contract: PROTOCOL.md (WebSocket flavour)."""
 
 import struct
-import time
 
 import pytest
 
 from conftest import (assert_silent, expect_ok, handshake, new_side,
-                      new_token, read_to_eof, recv_exact)
+                      new_token, read_to_eof, recv_exact, wait_read)
 from wsutil import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
                     WSConn, build_request, encode_frame, make_key,
                     request_fields, ws_client, ws_connect,
@@ -147,7 +146,7 @@ def test_malformed_header_split_across_writes(ws):
     bad = F(OP_BINARY, b"hello", length_form=16)
     for i in range(8):                  # the whole header, mask key too
         c.send_raw(bad[i:i + 1])
-        time.sleep(0.02)
+        wait_read(c.sock)               # each byte read on its own
     c.expect_closed(1002)
     assert read_to_eof(p) == b""
     assert only_moods(ws, ["happy"])[0]["total_bytes"] == 305
@@ -250,7 +249,7 @@ def test_text_variants_1003(ws, frames):
 def test_text_handshake_is_not_a_handshake(ws):
     tok = new_token()
     t = ws.client(tok)
-    assert_silent(t, 0.05)
+    wait_read(t)
     c = ws_connect(ws)
     c.send_text(handshake(tok))
     c.expect_closed(1003)
