@@ -568,7 +568,7 @@ class Server:
                     return int(line.split()[1])
         raise AssertionError("no VmRSS")
 
-    def signal_and_wait(self, sig=signal.SIGTERM, timeout=5.0, again=None):
+    def signal_and_wait(self, sig=signal.SIGTERM, timeout=20.0, again=None):
         """Send sig (and, with again=SECONDS, once more after that long if
         the relay is still draining live pairs); return the exit status
         (fails if not exited in time)."""

@@ -56,7 +56,7 @@ def _check_pair(server, **kw):
     a = server.client(tok, new_side(), **kw)
     b = server.client(tok, new_side(), **kw)
     expect_ok(a)
-    expect_ok(b, timeout=3)
+    expect_ok(b)
     a.sendall(b"ping" * 100)
     assert recv_exact(b, 400) == b"ping" * 100
     b.sendall(b"pong")
@@ -141,7 +141,7 @@ def test_signal_exits_0_and_records_everything(server, sig):
     rc = server.signal_and_wait(sig, timeout=30, again=0.5)
     assert rc == 0, f"exit status {rc}; stderr:\n{server.stderr_after_exit()}"
     for s in (lonely, a, b, idle, partial):
-        read_to_eof(s, timeout=2)
+        read_to_eof(s)
     recs = server.log.drain_to_eof()
     moods = sorted(r["mood"] for r in recs)
     assert moods == ["empty", "empty", "happy", "lonely"], moods
