@@ -380,11 +380,7 @@ pool_stats(struct pool *p, struct pool_stats *sum)
 	}
 }
 
-/*
- * Home, at exit: how the pairs that moved data were spread, in thread
- * order (transitd, transitd-1, ...), for an operator sizing --threads.
- */
-static void
+void
 pool_report(struct pool *p)
 {
 	char	 line[1024];
@@ -411,8 +407,6 @@ pool_free(struct pool *p)
 
 	if (p == NULL)
 		return;
-	if (p->home != NULL && p->home->pool == p)
-		pool_report(p);
 	for (i = 0; i < p->nworkers; i++) {
 		w = &p->workers[i];
 		if (!w->started)

@@ -41,6 +41,12 @@ void	pool_record(struct worker *, const struct usage_rec *);
 /* Home: the workers' counts, exact at the time of the call. */
 void	pool_stats(struct pool *, struct pool_stats *);
 /*
+ * Home, at the end of a run: say how the pairs that moved data were
+ * spread, in thread order (transitd, transitd-1, ...), for an operator
+ * sizing --threads.
+ */
+void	pool_report(struct pool *);
+/*
  * Home, at exit: end every worker's connections (each with its record),
  * stop and join the threads, write their last records, free the pool.
  */

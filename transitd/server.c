@@ -636,6 +636,8 @@ server_run(const struct opts *o)
 		log_msg("event loop failed");
 	else
 		rv = 0;
+	if (srv->pool != NULL)
+		pool_report(srv->pool);
 out:
 	for (i = 0; i < sl->nlisteners; i++)
 		evconnlistener_free(sl->listeners[i]);

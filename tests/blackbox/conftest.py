@@ -268,8 +268,12 @@ def wait_stderr(server, text, timeout=RECORD_DEADLINE):
         time.sleep(0.01)
 
 
-def assert_silent(sock, secs=0.5):
-    """Nothing arrives and the connection stays open for secs."""
+def assert_silent(sock, secs=0.5, read=True):
+    """Nothing arrives and the connection stays open for secs, counted
+    from when the relay has read what sock sent (read=False: at once,
+    for a connection nobody accepts)."""
+    if read:
+        wait_read(sock)
     if wait_readable([sock], secs):
         sock.settimeout(1.0)
         try:

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import (SOCK_TIMEOUT, expect_ok, handshake, new_token,
-                      recv_hashing, wait_readable)
+                      recv_hashing, wait_read, wait_readable)
 
 WS_LISTEN_RE = re.compile(
     r"^transitd: listening for WebSocket on (\S+) port (\d+) \((\S+)\)$")
@@ -468,8 +468,10 @@ def ws_client(server, token, side=None, **kw):
 
 
 def ws_silent(conn, secs=0.3):
-    """Nothing arrives and the connection stays open for secs."""
+    """Nothing arrives and the connection stays open for secs, counted
+    from when the relay has read what conn sent."""
     assert not conn.buf and not conn.pending, bytes(conn.buf or conn.pending)
+    wait_read(conn.sock)
     if wait_readable([conn.sock], secs):
         try:
             data = conn.sock.recv(4096, socket.MSG_PEEK)
