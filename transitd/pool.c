@@ -383,19 +383,14 @@ pool_stats(struct pool *p, struct pool_stats *sum)
 void
 pool_report(struct pool *p)
 {
-	char	 line[1024];
+	char	 line[OPTS_THREADS_MAX * 21 + 1];	/* " %zu" each */
 	size_t	 off = 0;
-	int	 i, n;
+	int	 i;
 
-	for (i = 0; i <= p->nworkers && off < sizeof line; i++) {
-		n = snprintf(line + off, sizeof line - off, " %zu",
+	line[0] = '\0';
+	for (i = 0; i <= p->nworkers; i++)
+		off += snprintf(line + off, sizeof line - off, " %zu",
 		    p->relayed[i]);
-		if (n < 0)
-			return;
-		off += (size_t)n;
-	}
-	if (off >= sizeof line)
-		strcpy(line + sizeof line - 5, " ...");
 	log_msg("pairs relayed per thread:%s", line);
 }
 

@@ -62,7 +62,6 @@ struct server_loop {
 	}			 passed[SDPROTO_FDS_MAX];
 	int64_t			 rebooted;
 	int			 stopping;	/* a SIGTERM came: draining */
-	double			 status_said;	/* when, monotonic seconds */
 };
 
 static void
@@ -181,32 +180,24 @@ server_s(size_t n)
 	return (n == 1 ? "" : "s");
 }
 
-/* Seconds on the monotonic clock. */
-static double
-server_mono(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 /*
- * The manager's STATUS= line: what the relay is doing. From the timer,
- * never within SERVER_STATUS_S of the last one: a late tick is followed
- * by one on time, and the two must not come closer than promised.
+ * The manager's STATUS= line: what the relay is doing. The timer is set
+ * anew after each look, SERVER_STATUS_S from then: a periodic one keeps
+ * its grid, so a late tick would be followed by one less than
+ * SERVER_STATUS_S later.
  */
 static void
 server_status_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_loop	*sl = arg;
+	struct timeval		 tv = { SERVER_STATUS_S, 0 };
 	struct pool_stats	 st;
 	size_t			 pairs;
 	char			 status[200];
 
 	(void)fd;
-	if ((what & EV_TIMEOUT) &&
-	    server_mono() - sl->status_said < SERVER_STATUS_S)
+	(void)what;
+	if (sl->svc.fd == -1)
 		return;
 	server_stats(sl, &st);
 	pairs = st.npaired / 2;
@@ -214,8 +205,9 @@ server_status_cb(evutil_socket_t fd, short what, void *arg)
 	    "for a partner, %zu connection%s", sl->stopping ? "draining: " : "",
 	    pairs, server_s(pairs), sl->srv.relay.ntokens, st.nconns,
 	    server_s(st.nconns));
-	if (service_status(&sl->svc, status))
-		sl->status_said = server_mono();	/* after the send */
+	service_status(&sl->svc, status);
+	if (evtimer_add(sl->status, &tv) == -1)
+		log_msg("cannot set the STATUS= timer");
 }
 
 static void
@@ -571,7 +563,7 @@ server_run(const struct opts *o)
 	    sl)) == NULL ||
 	    (sl->drained = event_new(srv->base, -1, EV_PERSIST,
 	    server_drained_cb, sl)) == NULL ||
-	    (sl->status = event_new(srv->base, -1, EV_PERSIST,
+	    (sl->status = event_new(srv->base, -1, 0,
 	    server_status_cb, sl)) == NULL ||
 	    (sl->watchdog = event_new(srv->base, -1, EV_PERSIST,
 	    server_watchdog_cb, sl)) == NULL ||
@@ -619,7 +611,6 @@ server_run(const struct opts *o)
 	if (server_listen(sl, o) == -1)
 		goto out;
 	if (sl->svc.fd != -1) {
-		server_every(sl->status, SERVER_STATUS_S * 1000000);
 		/* Twice per interval, as sd_watchdog_enabled(3) advises. */
 		if (sl->svc.watchdog_usec > 0) {
 			uint64_t every = sl->svc.watchdog_usec > 2000 ?

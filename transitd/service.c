@@ -49,17 +49,16 @@ service_notify(struct service *sv, const char *msg)
 	sv->failing = 0;
 }
 
-int
+void
 service_status(struct service *sv, const char *status)
 {
 	char	 msg[sizeof sv->status + 8];
 
 	if (sv->fd == -1 || strcmp(status, sv->status) == 0)
-		return (0);
+		return;
 	snprintf(sv->status, sizeof sv->status, "%s", status);
 	snprintf(msg, sizeof msg, "STATUS=%s", sv->status);
 	service_notify(sv, msg);
-	return (1);
 }
 
 void

@@ -27,8 +27,7 @@ void	service_init(struct service *);
 /* Send msg ("READY=1", ...; lines split by '\n'), if there is a socket. */
 void	service_notify(struct service *, const char *msg);
 /* Send STATUS=status unless it is the one sent last. */
-/* STATUS=status unless that was the last one said; 1 if said. */
-int	service_status(struct service *, const char *status);
+void	service_status(struct service *, const char *status);
 void	service_free(struct service *);
 /*
  * The sockets passed to this process; the variables are unset so that
