@@ -206,6 +206,8 @@ server_status_cb(evutil_socket_t fd, short what, void *arg)
 	    pairs, server_s(pairs), sl->srv.relay.ntokens, st.nconns,
 	    server_s(st.nconns));
 	service_status(&sl->svc, status);
+	/* From now, not from when this turn of the loop began. */
+	event_base_update_cache_time(sl->srv.base);
 	if (evtimer_add(sl->status, &tv) == -1)
 		log_msg("cannot set the STATUS= timer");
 }
