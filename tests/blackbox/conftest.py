@@ -198,6 +198,18 @@ def _proc_addr(text):
     return ip, int(hexport, 16)
 
 
+def proc_tcp():
+    """The rows of /proc/net/tcp and /proc/net/tcp6, each split in fields:
+    [1] local and [2] remote address (see _proc_addr), [3] state ("01"
+    established, "0A" listening), [4] tx_queue:rx_queue, [5] timer,
+    [9] inode ("0" while in a listener's queue)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            for line in f:
+                yield line.split()
+
+
 def relay_rx_queue(sock, accepted=False):
     """Bytes that sock sent and the relay has not read yet: the receive
     queue of the relay's end of the connection (/proc/net/tcp); with
@@ -211,19 +223,14 @@ def relay_rx_queue(sock, accepted=False):
     mine = (getattr(mine[0], "ipv4_mapped", None) or mine[0], mine[1])
     theirs = (getattr(theirs[0], "ipv4_mapped", None) or theirs[0],
               theirs[1])
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(path) as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                if _proc_addr(fields[1]) != theirs or \
-                        _proc_addr(fields[2]) != mine:
-                    continue
-                if fields[3] not in ("01", "08"):   # ESTABLISHED, CLOSE_WAIT
-                    return None
-                if accepted and fields[9] == "0":
-                    return -1
-                return int(fields[4].split(":")[1], 16)
+    for fields in proc_tcp():
+        if _proc_addr(fields[1]) != theirs or _proc_addr(fields[2]) != mine:
+            continue
+        if fields[3] not in ("01", "08"):   # ESTABLISHED, CLOSE_WAIT
+            return None
+        if accepted and fields[9] == "0":
+            return -1
+        return int(fields[4].split(":")[1], 16)
     return None
 
 
@@ -256,12 +263,12 @@ def thread_fds():
     return 2 * (n - 1) + 1 if n > 1 else 0
 
 
-def wait_stderr(server, text, timeout=RECORD_DEADLINE):
-    """Until a line of the relay's stderr contains text; that line."""
+def wait_stderr(server, text, n=1, timeout=RECORD_DEADLINE):
+    """Until n lines of the relay's stderr contain text; the first."""
     deadline = time.monotonic() + timeout
     while True:
         got = [l for l in server.err.snapshot() if text in l]
-        if got:
+        if len(got) >= n:
             return got[0]
         assert server.alive(), f"exited without {text!r}:\n{server.err.text()}"
         assert time.monotonic() < deadline, f"{text!r}?\n{server.err.text()}"

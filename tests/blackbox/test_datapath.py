@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import (DEFAULT_PORT, LogPipe, Server, pattern, read_to_eof,
-                      recv_exact, transitd_path)
+from conftest import (DEFAULT_PORT, LogPipe, Server, pattern, proc_tcp,
+                      read_to_eof, recv_exact, transitd_path)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -129,13 +129,11 @@ def keepalive_timers(port):
     """For each of the relay's established sockets on port (IPv4): whether
     its keepalive timer runs (/proc/net/tcp "tr" field 2)."""
     out = []
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            local, state, timer = fields[1], fields[3], fields[5]
-            if int(local.split(":")[1], 16) == port and state == "01":
-                out.append(timer.split(":")[0] == "02")
+    for fields in proc_tcp():
+        local, state, timer = fields[1], fields[3], fields[5]
+        if len(local) == 13 and int(local.split(":")[1], 16) == port and \
+                state == "01":
+            out.append(timer.split(":")[0] == "02")
     return out
 
 

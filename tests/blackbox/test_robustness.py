@@ -11,19 +11,15 @@ import pytest
 
 from conftest import (REFERENCE, assert_silent, expect_ok, handshake,
                       new_side, new_token, read_to_eof, recv_exact,
-                      thread_fds, wait_read, wait_stderr)
+                      proc_tcp, thread_fds, wait_read, wait_stderr)
 
 
 def listener_fd(pid, port):
     """The descriptor number of pid's IPv4 listener on port."""
     inode = None
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if fields[3] == "0A" and \
-                    int(fields[1].split(":")[1], 16) == port:
-                inode = fields[9]
+    for fields in proc_tcp():
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:
+            inode = fields[9]
     assert inode, f"no listener on port {port}"
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from conftest import (DEFAULT_PORT, Server, as_rows,
-                      assert_silent, expect_closed_with, expect_ok, free_port,
+                      expect_closed_with, expect_ok, free_port,
                       new_side, new_token, pattern, q, read_to_eof, recv_exact,
-                      poll_rows, rows, wait_read)
+                      poll_rows, rows, wait_read, wait_stderr)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -46,13 +46,6 @@ def reference_schema():
 
 def n_err(s, text):
     return sum(text in l for l in s.err.snapshot())
-
-
-def wait_err(s, text, n=1, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while n_err(s, text) < n:
-        assert time.monotonic() < deadline, f"{text!r}?\n{s.err.text()}"
-        time.sleep(0.02)
 
 
 def start_db(start_server, db, *extra, log=True, sep=False, **kw):
@@ -246,7 +239,7 @@ def test_reader_holding_a_read_transaction_does_not_delay_relay(
             assert recv_exact(a, 1) == b"q"
         a.close()
         assert read_to_eof(b) == b""
-        wait_err(s, "cannot write")             # the lock was felt ...
+        wait_stderr(s, "cannot write")             # the lock was felt ...
         # ... and the JSON lines did not wait for the database either.
         recs = s.log.wait(21)
         time.sleep(max(0.0, t0 + 3.0 - time.monotonic()))  # retries
@@ -254,7 +247,7 @@ def test_reader_holding_a_read_transaction_does_not_delay_relay(
         rd.close()                              # ... and now let go
     assert poll_rows(db, 21) == as_rows(recs)
     assert [r[3] for r in rows(db)].count(1 << 20) == 20
-    wait_err(s, "writing again")
+    wait_stderr(s, "writing again")
     assert n_err(s, "cannot write") == 1, s.err.text()
 
 
@@ -270,16 +263,16 @@ def test_exclusive_lock_episodes_and_exit_while_locked(start_server,
         lk.execute("BEGIN EXCLUSIVE")
         moods = make_every_mood(s)              # relaying goes on meanwhile
         happy(s, 100000)
-        wait_err(s, "cannot write")
+        wait_stderr(s, "cannot write")
         time.sleep(2.5)                         # several retries, one line
         assert n_err(s, "cannot write") == 1, s.err.text()
         lk.execute("COMMIT")
         n = 2 + len(moods)
         assert poll_rows(db, n) == as_rows(s.log.wait(n))
-        wait_err(s, "writing again")
+        wait_stderr(s, "writing again")
         lk.execute("BEGIN EXCLUSIVE")           # a second episode
         happy(s, 7)
-        wait_err(s, "cannot write", n=2)
+        wait_stderr(s, "cannot write", n=2)
         # SIGTERM while locked: the exit waits for the lock to go
         t_commit = []
 
@@ -311,12 +304,12 @@ def test_folder_renamed_away_and_back(start_server, tmp_path):
     try:
         make_every_mood(s)
         relay_many(s, 3, 300000)
-        wait_err(s, "cannot write")
+        wait_stderr(s, "cannot write")
         happy(s, 10)                            # still serving
     finally:
         os.rename(tmp_path / "gone", d)
     assert poll_rows(d / "u.db", 12) == as_rows(s.log.wait(12))
-    wait_err(s, "writing again")
+    wait_stderr(s, "writing again")
     assert n_err(s, "cannot write") == 1
 
 
