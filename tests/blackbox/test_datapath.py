@@ -131,6 +131,7 @@ def keepalive_timers(port):
     out = []
     for fields in proc_tcp():
         local, state, timer = fields[1], fields[3], fields[5]
+        # len 13: an IPv4 row ("0100007F:0FA1"), not a tcp6 one
         if len(local) == 13 and int(local.split(":")[1], 16) == port and \
                 state == "01":
             out.append(timer.split(":")[0] == "02")
