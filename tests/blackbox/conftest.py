@@ -11,7 +11,6 @@ Environment:
 Run with Debian's pytest:  /usr/bin/python3 -m pytest tests/blackbox
 """
 
-import errno
 import hashlib
 import ipaddress
 import json
@@ -24,10 +23,15 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
+
+# tests/: the helpers every suite shares (testlib.py).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testlib import free_port, free_ports, wait_for  # noqa: E402,F401
 
 REFERENCE = os.environ.get("TRANSITD_REFERENCE") == "1"
 
@@ -457,12 +461,6 @@ def endpoint_interface(spec):
     m = re.search(r"interface=((?:\\.|[^:])*)", spec)
     return _unescape(m.group(1)) if m else ""
 
-
-def free_port(host):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from conftest import (SOCK_TIMEOUT, Server, assert_silent, expect_ok,
+from conftest import (SOCK_TIMEOUT, free_ports, Server, assert_silent, expect_ok,
                       handshake, new_side, new_token, read_to_eof, recv_exact,
                       stop_all, transitd_path, wait_read, wait_unread)
 from wsutil import WSConn
@@ -172,19 +172,6 @@ def groups():
     for g in made:
         g.kill()
 
-
-def free_ports(n):
-    """n distinct loopback ports that were free a moment ago."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def start_ssa(groups, names, argv, setenv=()):

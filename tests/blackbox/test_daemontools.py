@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (LISTEN_RE, SOCK_TIMEOUT, START_DEADLINE, LineCollector,
+from conftest import (LISTEN_RE, wait_for, SOCK_TIMEOUT, START_DEADLINE, LineCollector,
                       expect_ok, handshake, new_side, new_token,
                       parse_log_line, pattern, recv_exact, transitd_path)
 
@@ -41,17 +41,6 @@ TAI64N_RE = re.compile(r"^@4000[0-9a-f]{20} (.*)$")
 FOREIGN = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
            "WATCHDOG_USEC", "WATCHDOG_PID")
 
-
-def wait_for(pred, timeout, what, interval=0.05):
-    """Poll pred until it returns something true; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout}s")
-        time.sleep(interval)
 
 
 def killpg(pgid):

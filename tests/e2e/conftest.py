@@ -16,10 +16,15 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+# tests/: the helpers every suite shares (testlib.py).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testlib import free_port, free_ports, wait_for  # noqa: E402,F401
 
 LOOPBACK = "127.0.0.1"
 TWIST = "/usr/bin/twist3"
@@ -29,12 +34,6 @@ STARTUP_TIMEOUT = 30.0  # seconds for a server to become connectable
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-def free_port():
-    """A TCP port on loopback that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
 def read_text(path, limit=200_000):

@@ -18,8 +18,13 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 
 import pytest
+
+# tests/: the helpers every suite shares (testlib.py).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testlib import free_port, free_ports, wait_for  # noqa: E402,F401
 
 MAKE_TIMEOUT = 300.0
 TOOL_TIMEOUT = 60.0

@@ -13,16 +13,14 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 import pytest
 
-from conftest import run_tool, tool
+from conftest import run_tool, tool, wait_for
 
 ALLOW = "@system-service"
 DENY = ["@privileged", "@resources"]
@@ -103,14 +101,6 @@ def traced_calls(trace, binary):
     assert started, f"no exec of {binary} in the trace"
     return calls
 
-
-def wait_for(what, pred, deadline):
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def recv_exact(s, n):
@@ -212,8 +202,7 @@ class Traced:
             if self.proc.poll() is not None:
                 raise AssertionError(f"strace exited: {self.stderr()}")
             return int(line.split()[0]) if line.endswith("\n") else None
-        self.pid = wait_for("strace to start", first,
-                            time.monotonic() + DEADLINE)
+        self.pid = wait_for(first, DEADLINE, "strace start")
         return self.pid
 
     def wait_stderr(self, what, pattern):
@@ -221,7 +210,7 @@ class Traced:
             if self.proc.poll() is not None:
                 raise AssertionError(f"exited early: {self.stderr()}")
             return pattern.findall(self.stderr())
-        return wait_for(what, found, time.monotonic() + DEADLINE)
+        return wait_for(found, DEADLINE, what)
 
     def stop(self):
         """SIGTERM to transitd; its exit status."""
@@ -291,8 +280,7 @@ class Notes(threading.Thread):
             self.lines += msg.decode("utf-8", "replace").split("\n")
 
     def wait(self, line):
-        wait_for(line, lambda: line in self.lines,
-                 time.monotonic() + DEADLINE)
+        wait_for(lambda: line in self.lines, DEADLINE, line)
 
     def close(self):
         self.done.set()
