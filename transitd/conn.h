@@ -1,7 +1,9 @@
 /*
- * conn.h: one client connection as the event loop sees it, and the
- * server state the connections share. The protocol decisions are the
- * core's (relay.h); this layer moves bytes and runs the actions.
+ * conn.h: one client connection on an event loop, and the state the
+ * connections of a loop share. The protocol's decisions are the core's
+ * (relay.h), the phases the lifecycle's (life.h); this layer carries
+ * out their actions on sockets, for any transport (transport.h), and
+ * knows nothing of threads: a loop's hooks say where records go.
  */
 #ifndef TRANSITD_CONN_H
 #define TRANSITD_CONN_H
@@ -10,121 +12,89 @@
 
 #include <stdint.h>
 
+#include "life.h"
 #include "pump.h"
 #include "relay.h"
+#include "transport.h"
 
 struct event;
 struct event_base;
-struct logjson;
-struct db;
-struct db_current;
-struct pool;
-struct worker;
 struct usage_rec;
+struct server;
+struct conn;
 
 TAILQ_HEAD(conn_list, conn);
+
+/* Where a loop's records go (home: record.h; a worker: home's queue). */
+typedef void	conn_record_fn(struct server *, const struct usage_rec *);
+/* A pair started moving data (--threads may move it to another loop). */
+typedef void	conn_moving_fn(struct server *, struct conn *);
 
 struct server {
 	struct event_base	*base;
 	struct relay		 relay;
-	struct logjson		*log;		/* NULL: no --log-fd */
-	struct db		*db;		/* NULL: no --usage-db */
-	unsigned long		 blur;		/* --blur-usage, 0: none */
 	uint64_t		 next_id;
 	struct conn_list	 conns;		/* open */
 	size_t			 nconns;	/* in conns */
 	struct conn_list	 dead;		/* closed, to be freed */
 	struct event		*reaper;	/* frees dead after callbacks */
-	struct pool		*pool;		/* home of --threads, or NULL */
-	struct worker		*worker;	/* a worker's, or NULL */
-};
-
-struct conn;
-struct wsconn;
-
-/* What differs between a plain TCP client and a WebSocket one. */
-struct conn_ops {
-	/* The socket is readable. */
-	void	(*read)(struct conn *);
-	/* Queue a reply line of the relay ("ok\n", ...). Returns 0 or -1. */
-	int	(*reply)(struct conn *, const char *line);
-	/* Queue len relayed bytes; they fit. Returns 0, or -1 with errno. */
-	int	(*send)(struct conn *, const void *, size_t);
-	/* Most relayed bytes one send may take while out is empty. */
-	size_t	  send_max;
-	/* The relay ends the connection: queue a goodbye, if any. */
-	void	(*close)(struct conn *, int toobig);
+	conn_record_fn		*record;
+	conn_moving_fn		*moving;	/* NULL: nothing to do */
+	void			*owner;		/* of the hooks */
+	uint64_t		 event_errors;	/* connections ended by a
+						   failed event_add */
 };
 
 struct conn {
 	struct server		*srv;
-	const struct conn_ops	*ops;
-	struct wsconn		*ws;		/* WebSocket state, or NULL */
+	const struct transport	*t;
+	void			*tp;		/* the transport's state */
 	int			 fd;
 	struct event		*rev;
 	struct event		*wev;
-	struct event		*timer;		/* lingering close */
+	struct event		*timer;
+	struct life		 life;
 	struct relay_conn	 rc;
 	struct conn		*peer;		/* while relaying */
 	struct pump		 out;		/* bytes on their way to fd */
 	const char		*pend;		/* reply not yet written */
 	size_t			 pendlen;
-	int			 flags;
-#define CONN_READING	0x1	/* rev added */
-#define CONN_WRITING	0x2	/* wev added */
-#define CONN_CLOSING	0x4	/* flush out, then linger */
-#define CONN_LINGER	0x8	/* write side shut, discarding input */
-#define CONN_DEAD	0x10	/* fd closed, on srv->dead */
-#define CONN_RELAYED	0x20	/* was in a pair */
-#define CONN_EOF	0x40	/* the client's FIN was read */
-#define CONN_SETTLED	0x80	/* its thread is chosen (--threads) */
+	int			 bye;		/* goodbye code, CONN_BYE_* */
+	unsigned		 reading:1;	/* rev added */
+	unsigned		 writing:1;	/* wev added */
+	unsigned		 eof:1;		/* the client's FIN was read */
+	unsigned		 failed:1;	/* broke its transport's rules */
+	unsigned		 moved:1;	/* its pair reported moving */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
 /* Seconds since the epoch, as the usage records want them. */
 double	conn_now(void);
-/*
- * Take a freshly accepted socket of a TCP (websocket 0) or WebSocket
- * listener. Closes it and returns -1 on failure.
- */
-int	conn_accept(struct server *, int fd, int websocket);
-/* End every connection, each with its usage record (server stopping). */
-void	conn_end_all(struct server *);
-/*
- * The server stops accepting: end every connection that is not in a
- * pair, with its record (a WebSocket one with a close frame).
- */
-void	conn_drain(struct server *);
-/*
- * How many connections of pairs still relay: paired, or with bytes owed
- * to their client in the relay or in the kernel (unsent or unacked).
- * Closing one of those could lose the bytes: a client that sends after
- * the close gets a reset, and the kernel drops what it held for it.
- */
-size_t	conn_busy(struct server *);
-/* Fill the live counts of the database's current row. */
-void	conn_current(struct server *, struct db_current *);
-/* Free the connections closed since the last call. */
-void	conn_reap(struct server *);
-/* Write a record: JSON line and database row (home thread). */
-void	conn_record(struct server *, const struct usage_rec *);
-/*
- * --threads: take c, in a live pair, off its thread's loop (conn_release,
- * on that thread), then give c and its peer to srv's (conn_adopt_pair,
- * on srv's thread; if that fails they end, with their record).
- */
-void	conn_release(struct conn *);
-void	conn_adopt_pair(struct server *, struct conn *);
+/* Make c's events on srv's loop (0, or -1); free them. */
+int	conn_attach(struct server *, struct conn *);
+void	conn_detach(struct conn *);
+/* Step c's lifecycle with ev, and carry out what it says. */
+void	conn_event(struct conn *, enum life_ev ev);
+/* The connection that embeds rc. */
+struct conn *conn_of(struct relay_conn *);
+/* Carry out a relay core's CLOSE or RECORD (input.c does the others). */
+void	conn_relay_act(struct server *, const struct relay_act *);
 
-/* For the transports (wsconn.c): the relay's side of a connection. */
+/* For transports. */
+int	conn_open(struct conn *);
+/* Make c's events match what it waits for. */
 void	conn_update(struct conn *);
+/* Write what c is owed. Returns 0, or -1 when c is no longer open. */
 int	conn_flush(struct conn *);
-void	conn_close_soon(struct conn *);
-void	conn_ended(struct conn *);
-void	conn_run(struct server *, struct relay_act *, size_t);
+/* Read from c's client: the count, or 0 (nothing yet, or c ended). */
 size_t	conn_recv(struct conn *, void *, size_t);
-void	conn_input(struct conn *, const char *, size_t);
-int	conn_forward(struct conn *, const void *, size_t);
+/* c's client sent its FIN. */
+void	conn_eof(struct conn *);
+/* c's socket or transport failed: end it now. */
+void	conn_fail(struct conn *);
+/* c's client ended its transport, or broke it (failed): close c. */
+void	conn_quit(struct conn *, int failed, int bye);
+/* Arm c's timer (secs), or disarm it (0). Returns 0, or -1. */
 int	conn_timer(struct conn *, int secs);
 
 #endif

@@ -35,6 +35,28 @@ static const char	 db_schema[] =
 #include "schema.h"
 ;
 
+/* Seconds of the monotonic clock: a step of the wall clock moves nothing. */
+static time_t
+db_clock(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec);
+}
+
+/* A condition whose timed waits count on the monotonic clock. */
+static void
+db_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t	 attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 struct db_row {
 	struct usage_rec	 rec;
 };
@@ -51,7 +73,8 @@ struct db {
 	struct db_current	 cur;
 	int			 has_cur;
 	int			 stop;		/* 1: flush and end */
-	time_t			 deadline;	/* give up retrying then */
+	time_t			 deadline;	/* give up retrying then
+						   (CLOCK_MONOTONIC) */
 	int			 idle;		/* the writer waits for work */
 	unsigned long		 dropped;	/* records lost to the bound */
 	/* Writer thread only: */
@@ -233,7 +256,7 @@ db_thread(void *arg)
 
 		if (db->nbatch == 0 && !has_cur && stop)
 			return (NULL);
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		rc = db_write(db, has_cur ? &cur : NULL);
 		pthread_mutex_lock(&db->lock);
 		if (rc == SQLITE_OK) {
@@ -259,7 +282,7 @@ db_thread(void *arg)
 			db->cur = cur;
 			db->has_cur = 1;
 		}
-		if (db->stop && time(NULL) >= db->deadline) {
+		if (db->stop && db_clock() >= db->deadline) {
 			db->dropped += db->nbatch;
 			db->nbatch = 0;
 			db->has_cur = 0;
@@ -267,7 +290,7 @@ db_thread(void *arg)
 			return (NULL);
 		}
 		/* New records must not hasten the retry: wait the full time. */
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += DB_RETRY_S;
 		while (pthread_cond_timedwait(&db->wake, &db->lock, &ts) !=
 		    ETIMEDOUT)
@@ -309,7 +332,7 @@ db_open(const char *path, int64_t rebooted, char *err, size_t errlen)
 	db->cur.rebooted = db->cur.updated = rebooted;
 	db->has_cur = db_write(db, &db->cur) != SQLITE_OK;
 	pthread_mutex_init(&db->lock, NULL);
-	pthread_cond_init(&db->wake, NULL);
+	db_cond_init(&db->wake);
 	if ((rc = pthread_create(&db->thread, NULL, db_thread, db)) == 0)
 		(void)pthread_setname_np(db->thread, "transitd-db");
 	if (rc != 0) {
@@ -361,7 +384,7 @@ db_close(struct db *db, int timeout)
 		return;
 	pthread_mutex_lock(&db->lock);
 	db->stop = 1;
-	db->deadline = time(NULL) + timeout;
+	db->deadline = db_clock() + timeout;
 	pthread_cond_signal(&db->wake);
 	pthread_mutex_unlock(&db->lock);
 	pthread_join(db->thread, NULL);

@@ -1,10 +1,11 @@
 /*
  * pool.h: --threads. The first thread (the home server) accepts, reads
  * handshakes and pairs every connection, so matching never crosses
- * threads; a plain TCP pair that starts moving data is then handed,
- * whole, to the least loaded thread, which relays it to the end. Records come back to the home
- * thread, which alone writes the JSON lines and the database.
- * WebSocket connections stay home (their path frames in user space).
+ * threads; a pair that starts moving data between two zero-copy
+ * transports (plain TCP) is then handed, whole, to the least loaded
+ * thread, which relays it to the end. Records come back to the home
+ * thread, which alone writes them (record.h). The connection layer
+ * knows none of this: the pool fills in its server's hooks.
  */
 #ifndef TRANSITD_POOL_H
 #define TRANSITD_POOL_H
@@ -12,33 +13,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct conn;
+struct recorder;
 struct server;
-struct usage_rec;
-struct worker;
 struct pool;
 
-/* What the workers hold, summed (asked of each, in its own thread). */
+/* What the workers hold, summed. */
 struct pool_stats {
 	size_t		 npaired;	/* connections in live pairs */
 	size_t		 nconns;	/* open connections */
-	size_t		 busy;		/* as conn_busy() */
+	size_t		 busy;		/* as connset_busy() */
 	uint64_t	 incomplete_bytes;	/* of the live pairs */
 };
 
+/* Home: every worker has answered the last pool_ask (or was late). */
+typedef void	pool_answered_fn(void *);
+
 /*
- * Start nthreads - 1 workers beside home (nthreads > 1). Returns the
- * pool, or NULL after saying why.
+ * Start nthreads - 1 workers beside home (nthreads > 1), their records
+ * going to rec. Returns the pool, or NULL after saying why.
  */
-struct pool	*pool_new(struct server *home, int nthreads);
+struct pool	*pool_new(struct server *home, struct recorder *rec,
+		    int nthreads, pool_answered_fn *, void *arg);
 /*
- * Home: c, paired with c->peer, moves data; move the pair to the least
- * loaded thread (which may be home: then nothing happens).
+ * Home: ask every worker for its figures, without waiting. The answered
+ * function runs once all have answered, or after POOL_ASK_WAIT_S with
+ * what the late ones said last (each late one is named in the log). An
+ * ask while one is out joins it.
  */
-void	pool_handoff(struct pool *, struct conn *c);
-/* Worker: a pair ended with this record; home writes it. */
-void	pool_record(struct worker *, const struct usage_rec *);
-/* Home: the workers' counts, exact at the time of the call. */
+void	pool_ask(struct pool *);
+/*
+ * Home: the workers' figures as of their last answers. A worker that did
+ * not answer the last ask in time counts as busy.
+ */
 void	pool_stats(struct pool *, struct pool_stats *);
 /*
  * Home, at the end of a run: say how the pairs that moved data were

@@ -5,16 +5,16 @@
  * are, and what the relay sends goes out as binary messages (ws.c).
  * Everything for the client, frames and HTTP alike, is queued in order
  * in its out buffer; WSCONN_RESERVE bytes of it stay free for the
- * control frames a read may call for.
+ * control frames a read may call for. It talks to the connection only
+ * through conn.h's functions for transports.
  */
-
-#include <event2/event.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
+#include "input.h"
 #include "log.h"
 #include "ws.h"
 #include "wsconn.h"
@@ -33,44 +33,36 @@ struct wsconn {
 	size_t			 ponglen;
 };
 
-static void	wsconn_read(struct conn *);
-static int	wsconn_reply(struct conn *, const char *);
-static int	wsconn_send(struct conn *, const void *, size_t);
-static void	wsconn_close(struct conn *, int);
-
-/*
- * A send takes at most WSCONN_READ bytes, so that after one the reserve
- * is still free and the client's own pings are read.
- */
-static const struct conn_ops wsconn_ops = {
-	wsconn_read, wsconn_reply, wsconn_send, WSCONN_READ, wsconn_close
-};
-
-int
-wsconn_new(struct conn *c)
+static int
+wsconn_init(struct conn *c)
 {
-	if ((c->ws = calloc(1, sizeof *c->ws)) == NULL ||
-	    (c->ws->http = calloc(1, sizeof *c->ws->http)) == NULL) {
-		free(c->ws);
-		c->ws = NULL;
+	struct wsconn	*ws;
+
+	if ((ws = calloc(1, sizeof *ws)) == NULL ||
+	    (ws->http = calloc(1, sizeof *ws->http)) == NULL) {
+		free(ws);
 		return (-1);
 	}
-	c->ops = &wsconn_ops;
+	c->tp = ws;
+	c->rc.ws = 1;		/* the relay's rules for WebSocket lines */
 	pump_init_buf(&c->out, PUMP_BUF + WSCONN_RESERVE);
-	return (0);
+	/* The client has a while to complete its Upgrade request. */
+	return (conn_timer(c, WSCONN_UPGRADE_S));
 }
 
-void
-wsconn_free(struct conn *c)
+static void
+wsconn_destroy(struct conn *c)
 {
-	if (c->ws == NULL)
+	struct wsconn	*ws = c->tp;
+
+	if (ws == NULL)
 		return;
-	free(c->ws->http);
-	free(c->ws);
-	c->ws = NULL;
+	free(ws->http);
+	free(ws);
+	c->tp = NULL;
 }
 
-int
+static int
 wsconn_can_read(struct conn *c)
 {
 	return (c->out.max - c->out.len >= WSCONN_RESERVE);
@@ -105,23 +97,24 @@ wsconn_reply(struct conn *c, const char *line)
 	return (wsconn_send(c, line, strlen(line)));
 }
 
-/* Queue the close frame, once; it always fits in the reserve. */
+/*
+ * Queue the close frame, once (it always fits in the reserve): code is
+ * CONN_BYE_NORMAL, CONN_BYE_TOOBIG or a close code of the client's.
+ */
 static void
-wsconn_goodbye(struct conn *c, uint16_t code)
+wsconn_goodbye(struct conn *c, int code)
 {
-	uint8_t	 frame[4];
+	struct wsconn	*ws = c->tp;
+	uint8_t		 frame[4];
 
-	if (c->ws->closed || c->ws->http != NULL)
+	if (ws->closed || ws->http != NULL)
 		return;
-	c->ws->closed = 1;
+	ws->closed = 1;
+	if (code == CONN_BYE_NORMAL)
+		code = WS_CLOSE_NORMAL;
+	else if (code == CONN_BYE_TOOBIG)
+		code = WS_CLOSE_TOO_BIG;
 	(void)pump_put(&c->out, frame, ws_close_frame(frame, code));
-}
-
-/* The relay ends c (its partner left, a bad handshake...). */
-static void
-wsconn_close(struct conn *c, int toobig)
-{
-	wsconn_goodbye(c, toobig ? WS_CLOSE_TOO_BIG : WS_CLOSE_NORMAL);
 }
 
 /*
@@ -131,108 +124,96 @@ wsconn_close(struct conn *c, int toobig)
 static void
 wsconn_end(struct conn *c, uint16_t code, int failed)
 {
-	struct relay_act	 act[RELAY_ACT_MAX];
-	size_t			 nact;
-
-	wsconn_goodbye(c, code);
 	/* The client's close is answered; a broken client is not waited for. */
-	c->ws->peer_closed = 1;
-	if (failed)
-		relay_fail(&c->srv->relay, &c->rc, conn_now(), act, &nact);
-	else
-		relay_close(&c->srv->relay, &c->rc, conn_now(), act, &nact);
-	conn_run(c->srv, act, nact);
-	conn_close_soon(c);
+	((struct wsconn *)c->tp)->peer_closed = 1;
+	conn_quit(c, failed, code);
 }
 
 /* Refuse the Upgrade request with an HTTP status and close. */
 static void
 wsconn_refuse(struct conn *c, int status)
 {
-	char	 resp[WSHTTP_RESPONSE_MAX];
-	size_t	 len;
+	struct wsconn	*ws = c->tp;
+	char		 resp[WSHTTP_RESPONSE_MAX];
+	size_t		 len;
 
-	len = wshttp_response(c->ws->http, status, resp);
-	free(c->ws->http);
-	c->ws->http = NULL;
-	c->ws->closed = 1;	/* no WebSocket, so no close frame */
+	len = wshttp_response(ws->http, status, resp);
+	free(ws->http);
+	ws->http = NULL;
+	ws->closed = 1;		/* no WebSocket, so no close frame */
 	(void)pump_put(&c->out, resp, len);
 	wsconn_end(c, 0, 0);
 }
 
-int
-wsconn_awaits_close(struct conn *c)
+static int
+wsconn_awaits_bye(struct conn *c)
 {
-	return (c->ws->closed && !c->ws->peer_closed);
+	struct wsconn	*ws = c->tp;
+
+	return (ws->closed && !ws->peer_closed);
 }
 
-int
+static int
 wsconn_linger_read(struct conn *c, uint8_t *buf, size_t len)
 {
+	struct wsconn	*ws = c->tp;
 	struct ws_ev	 ev;
 	size_t		 off = 0;
 
-	if (c->ws->peer_closed)
+	if (ws->peer_closed)
 		return (0);
-	while (off < len && !c->ws->peer_closed) {
-		off += ws_parse(&c->ws->parser, buf + off, len - off, &ev);
+	while (off < len && !ws->peer_closed) {
+		off += ws_parse(&ws->parser, buf + off, len - off, &ev);
 		if (ev.type == WS_EV_CLOSE || ev.type == WS_EV_ERROR)
-			c->ws->peer_closed = 1;
+			ws->peer_closed = 1;
 	}
-	return (c->ws->peer_closed);
+	return (ws->peer_closed);
 }
 
-void
+static void
 wsconn_timeout(struct conn *c)
 {
-	if (c->ws->http != NULL)
+	if (((struct wsconn *)c->tp)->http != NULL)
 		wsconn_refuse(c, 408);
 }
 
-/* Payload from the client: the relay's input before pairing, then relayed. */
+/* Queue the pong a ping asked for, once there is room for it. */
 static void
-wsconn_data(struct conn *c, const struct ws_ev *ev)
+wsconn_pong(struct conn *c)
 {
-	struct relay_act	 act[RELAY_ACT_MAX];
-	size_t			 nact;
-	double			 now;
+	struct wsconn	*ws = c->tp;
 
-	switch (c->rc.state) {
-	case RELAY_WAIT_LINE:
-	case RELAY_WAIT_PARTNER:
-		if (ev->len > 0)
-			conn_input(c, (const char *)ev->data, ev->len);
-		if (!ev->end || c->rc.state != RELAY_WAIT_LINE ||
-		    (c->flags & (CONN_CLOSING | CONN_DEAD)))
-			break;
-		now = conn_now();
-		relay_message_end(&c->srv->relay, &c->rc, now, act, &nact);
-		conn_run(c->srv, act, nact);
-		while (relay_spares(&c->srv->relay, now, act, &nact))
-			conn_run(c->srv, act, nact);
-		break;
-	case RELAY_PAIRED:
-		if (c->peer != NULL && ev->len > 0)
-			conn_forward(c, ev->data, ev->len);
-		break;
-	default:
-		break;
-	}
+	if (!ws->pong || !conn_open(c))
+		return;
+	if (wsconn_frame(c, WS_OP_PONG, ws->pongbuf, ws->ponglen) == -1)
+		return;		/* kept for wsconn_wrote */
+	ws->pong = 0;
+	conn_flush(c);
+}
+
+/* Some of the output was written: a pong kept waiting may fit now. */
+static void
+wsconn_wrote(struct conn *c)
+{
+	if (((struct wsconn *)c->tp)->pong)
+		wsconn_pong(c);
 }
 
 /* Handle the frames in buf, until c closes. */
 static void
 wsconn_frames(struct conn *c, uint8_t *buf, size_t len)
 {
-	struct wsconn	*ws = c->ws;
+	struct wsconn	*ws = c->tp;
 	struct ws_ev	 ev;
 	size_t		 off = 0;
 
-	while (off < len && !(c->flags & (CONN_CLOSING | CONN_DEAD))) {
+	while (off < len && conn_open(c)) {
 		off += ws_parse(&ws->parser, buf + off, len - off, &ev);
 		switch (ev.type) {
 		case WS_EV_DATA:
-			wsconn_data(c, &ev);
+			input_deliver(c, ev.data, ev.len);
+			if (ev.end)
+				input_message_end(c);
 			break;
 		case WS_EV_PING:
 			/* Only the latest ping of a read needs its pong (5.5.3). */
@@ -251,32 +232,28 @@ wsconn_frames(struct conn *c, uint8_t *buf, size_t len)
 			break;
 		}
 	}
-	if (!(c->flags & (CONN_CLOSING | CONN_DEAD)) && ws->pong) {
-		ws->pong = 0;
-		if (wsconn_frame(c, WS_OP_PONG, ws->pongbuf, ws->ponglen) == 0)
-			conn_flush(c);
-	}
+	wsconn_pong(c);
 }
 
 /* The Upgrade request is complete: answer 101. Returns 0, or -1. */
 static int
 wsconn_upgraded(struct conn *c)
 {
-	char	 resp[WSHTTP_RESPONSE_MAX];
-	size_t	 len;
+	struct wsconn	*ws = c->tp;
+	char		 resp[WSHTTP_RESPONSE_MAX];
+	size_t		 len;
 
-	if ((len = wshttp_response(c->ws->http, 101, resp)) == 0) {
+	if ((len = wshttp_response(ws->http, 101, resp)) == 0) {
 		log_msg("connection %llu: cannot compute the WebSocket "
 		    "accept key", (unsigned long long)c->rc.id);
 		wsconn_refuse(c, 503);
 		return (-1);
 	}
-	free(c->ws->http);
-	c->ws->http = NULL;
-	if (c->timer != NULL)
-		evtimer_del(c->timer);
+	free(ws->http);
+	ws->http = NULL;
+	(void)conn_timer(c, 0);
 	if (pump_put(&c->out, resp, len) == -1) {
-		conn_ended(c);
+		conn_fail(c);
 		return (-1);
 	}
 	return (conn_flush(c));
@@ -285,24 +262,25 @@ wsconn_upgraded(struct conn *c)
 static void
 wsconn_read(struct conn *c)
 {
+	struct wsconn	*ws = c->tp;
 	uint8_t		 buf[WSCONN_READ];
 	size_t		 off = 0, n;
 	int		 rv;
 
 	/* Paired, the peer must have room for what one read brings. */
-	if (c->rc.state == RELAY_PAIRED &&
+	if (c->life.phase == LIFE_RELAYING &&
 	    (c->peer == NULL || c->peer->out.len > 0)) {
 		conn_update(c);
 		return;
 	}
 	if ((n = conn_recv(c, buf, sizeof buf)) == 0)
 		return;
-	if (c->ws->http != NULL) {
-		rv = wshttp_parse(c->ws->http, (char *)buf, n);
+	if (ws->http != NULL) {
+		rv = wshttp_parse(ws->http, (char *)buf, n);
 		if (rv == WSHTTP_PARTIAL)
 			return;
 		if (rv == WSHTTP_FAIL) {
-			wsconn_refuse(c, c->ws->http->status);
+			wsconn_refuse(c, ws->http->status);
 			return;
 		}
 		if (wsconn_upgraded(c) == -1)
@@ -310,6 +288,24 @@ wsconn_read(struct conn *c)
 		off = rv;
 	}
 	wsconn_frames(c, buf + off, n - off);
-	if (!(c->flags & CONN_DEAD))
-		conn_update(c);
+	conn_update(c);
 }
+
+/*
+ * A send takes at most WSCONN_READ bytes, so that after one the reserve
+ * is still free and the client's own pings are read.
+ */
+const struct transport wsconn_transport = {
+	.init = wsconn_init,
+	.read = wsconn_read,
+	.reply = wsconn_reply,
+	.send = wsconn_send,
+	.send_max = WSCONN_READ,
+	.can_read = wsconn_can_read,
+	.goodbye = wsconn_goodbye,
+	.awaits_bye = wsconn_awaits_bye,
+	.linger_read = wsconn_linger_read,
+	.wrote = wsconn_wrote,
+	.timeout = wsconn_timeout,
+	.destroy = wsconn_destroy,
+};

@@ -1,0 +1,50 @@
+/*
+ * acceptor.h: the relay's listeners (bound from --port and --websocket,
+ * or passed by a service manager), each handing accepted sockets to the
+ * connection layer with its transport, and a pause when descriptors or
+ * memory run out.
+ */
+#ifndef TRANSITD_ACCEPTOR_H
+#define TRANSITD_ACCEPTOR_H
+
+#include <stddef.h>
+
+#include "opts.h"
+#include "sdproto.h"
+
+struct event;
+struct evconnlistener;
+struct server;
+
+#define ACCEPTOR_MAX	(SDPROTO_FDS_MAX > 2 * OPTS_PORTS_MAX ? \
+			    SDPROTO_FDS_MAX : 2 * OPTS_PORTS_MAX)
+
+struct acceptor {
+	struct server		*srv;
+	struct evconnlistener	*listeners[ACCEPTOR_MAX];
+	size_t			 n;
+	struct event		*resume;	/* accept again after EMFILE */
+	int			 npassed;	/* sockets from the manager */
+	struct {
+		int		 websocket;
+		int		 port;
+		char		 addr[64];
+	}			 passed[SDPROTO_FDS_MAX];
+};
+
+/*
+ * Take the sockets a service manager passed (socket activation), before
+ * this process opens any descriptor of its own that could be mistaken
+ * for a missing one. Returns 0, or -1 after saying why.
+ */
+int	acceptor_take_passed(struct acceptor *);
+/*
+ * Listen for srv: on the passed sockets, else on the endpoints of o.
+ * Returns 0, or -1 after saying why.
+ */
+int	acceptor_listen(struct acceptor *, struct server *,
+	    const struct opts *);
+/* Stop accepting: close the listeners (SIGTERM, exit). */
+void	acceptor_stop(struct acceptor *);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * record.c: the one path of a usage record (record.h).
+ */
+#include "db.h"
+#include "logjson.h"
+#include "record.h"
+#include "usage.h"
+
+void
+record_write(struct recorder *r, const struct usage_rec *in)
+{
+	struct usage_rec	 rec = *in;
+
+	usage_blur(&rec, r->blur);
+	if (r->log != NULL)
+		logjson_write(r->log, &rec);
+	if (r->db != NULL)
+		db_record(r->db, &rec);
+}
