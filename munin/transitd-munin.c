@@ -250,6 +250,68 @@ fail:
 }
 
 /*
+ * Fill v with the values of g from the usage table; st holds the current
+ * row. Returns 0, or -1 with the reason in err.
+ */
+static int
+munin_fill(sqlite3 *db, sqlite3_stmt *st, const struct munin_graph *g,
+    struct munin_value *v, char *err, size_t len)
+{
+	sqlite3_value		*rebooted;
+	struct munin_value	 sum, incomplete;
+	const char		*sql;
+	size_t			 i;
+
+	/*
+	 * "Since reboot" compares started with rebooted as the reference
+	 * does, whatever their types (floats from the reference, a float
+	 * started from an unblurred transitd).
+	 */
+	rebooted = g->since_reboot ? sqlite3_column_value(st, 0) : NULL;
+	incomplete.known = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	incomplete.n = sqlite3_column_int64(st, 4);
+	switch (g->kind) {
+	case MUNIN_ACTIVE:
+		v[0].known = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		v[0].n = sqlite3_column_int64(st, 3);
+		v[1].known = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		v[1].n = sqlite3_column_int64(st, 2);
+		return (0);
+	case MUNIN_BYTES:
+		sql = g->since_reboot ? "SELECT SUM(`total_bytes`) FROM "
+		    "`usage` WHERE `started` > ?1" :
+		    "SELECT SUM(`total_bytes`) FROM `usage`";
+		if (munin_db_scalar(db, sql, rebooted, NULL, &sum, err,
+		    len) == -1)
+			return (-1);
+		v[0].known = 1;
+		v[0].n = sum.known ? sum.n : 0;
+		v[1].known = incomplete.known;
+		v[1].n = (long long)((unsigned long long)v[0].n +
+		    (unsigned long long)incomplete.n);
+		return (0);
+	default:
+		break;
+	}
+	/* MUNIN_EVENTS and MUNIN_RATES: rows per mood, rates also bytes. */
+	sql = g->since_reboot ? "SELECT COUNT(*) FROM `usage` WHERE "
+	    "`started` > ?1 AND `result` = ?2" :
+	    "SELECT COUNT(*) FROM `usage` WHERE `result` = ?2";
+	for (i = 0; i < MUNIN_NMOODS; i++)
+		if (munin_db_scalar(db, sql, rebooted, munin_moods[i], &v[i],
+		    err, len) == -1)
+			return (-1);
+	if (g->kind == MUNIN_EVENTS)
+		return (0);
+	if (munin_db_scalar(db, "SELECT SUM(`total_bytes`) FROM `usage`",
+	    NULL, NULL, &sum, err, len) == -1)
+		return (-1);
+	v[MUNIN_NMOODS].known = 1;
+	v[MUNIN_NMOODS].n = sum.known ? sum.n : 0;
+	return (0);
+}
+
+/*
  * Fill v with the values of g, or leave every one unknown (U) when the
  * current row is stale or missing; 0, or -1 with the reason in err.
  */
@@ -258,10 +320,7 @@ munin_fetch_values(sqlite3 *db, const struct munin_graph *g,
     struct munin_value *v, char *err, size_t len)
 {
 	sqlite3_stmt		*st;
-	sqlite3_value		*rebooted;
-	struct munin_value	 sum, incomplete;
 	struct timespec		 ts;
-	const char		*sql;
 	double			 now;
 	size_t			 i, n;
 	int			 rc;
@@ -279,76 +338,24 @@ munin_fetch_values(sqlite3 *db, const struct munin_graph *g,
 	 */
 	if (sqlite3_prepare_v2(db, "SELECT `rebooted`, `updated`, "
 	    "`connected`, `waiting`, `incomplete_bytes` FROM `current`", -1,
-	    &st, NULL) != SQLITE_OK)
-		goto fail;
+	    &st, NULL) != SQLITE_OK) {
+		munin_db_error(db, err, len);
+		return (-1);
+	}
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		goto fail;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-	if (rc != SQLITE_ROW || sqlite3_column_type(st, 1) == SQLITE_NULL ||
-	    now > sqlite3_column_double(st, 1) + MUNIN_STALE) {
-		sqlite3_finalize(st);
-		return (0);
-	}
-
-	/*
-	 * "Since reboot" compares started with rebooted as the reference
-	 * does, whatever their types (floats from the reference, a float
-	 * started from an unblurred transitd).
-	 */
-	rebooted = g->since_reboot ? sqlite3_column_value(st, 0) : NULL;
-	incomplete.known = sqlite3_column_type(st, 4) != SQLITE_NULL;
-	incomplete.n = sqlite3_column_int64(st, 4);
-
-	switch (g->kind) {
-	case MUNIN_ACTIVE:
-		v[0].known = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		v[0].n = sqlite3_column_int64(st, 3);
-		v[1].known = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		v[1].n = sqlite3_column_int64(st, 2);
-		break;
-	case MUNIN_BYTES:
-		sql = g->since_reboot ? "SELECT SUM(`total_bytes`) FROM "
-		    "`usage` WHERE `started` > ?1" :
-		    "SELECT SUM(`total_bytes`) FROM `usage`";
-		if (munin_db_scalar(db, sql, rebooted, NULL, &sum, err,
-		    len) == -1)
-			goto done;
-		v[0].known = 1;
-		v[0].n = sum.known ? sum.n : 0;
-		v[1].known = incomplete.known;
-		v[1].n = (long long)((unsigned long long)v[0].n +
-		    (unsigned long long)incomplete.n);
-		break;
-	case MUNIN_EVENTS:
-	case MUNIN_RATES:
-		sql = g->since_reboot ?
-		    "SELECT COUNT(*) FROM `usage` WHERE `started` > ?1 "
-		    "AND `result` = ?2" :
-		    "SELECT COUNT(*) FROM `usage` WHERE `result` = ?2";
-		for (i = 0; i < MUNIN_NMOODS; i++) {
-			if (munin_db_scalar(db, sql, rebooted, munin_moods[i],
-			    &v[i], err, len) == -1)
-				goto done;
-		}
-		if (g->kind == MUNIN_EVENTS)
-			break;
-		if (munin_db_scalar(db, "SELECT SUM(`total_bytes`) FROM "
-		    "`usage`", NULL, NULL, &sum, err, len) == -1)
-			goto done;
-		v[MUNIN_NMOODS].known = 1;
-		v[MUNIN_NMOODS].n = sum.known ? sum.n : 0;
-		break;
-	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		munin_db_error(db, err, len);
+		rc = -1;
+	} else if (rc != SQLITE_ROW ||
+	    sqlite3_column_type(st, 1) == SQLITE_NULL ||
+	    now > sqlite3_column_double(st, 1) + MUNIN_STALE)
+		rc = 0;
+	else
+		rc = munin_fill(db, st, g, v, err, len);
 	sqlite3_finalize(st);
-	return (0);
-
-fail:
-	munin_db_error(db, err, len);
-done:
-	sqlite3_finalize(st);
-	return (-1);
+	return (rc);
 }
 
 /* Print the values of g from the database; the exit status. */
