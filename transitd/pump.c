@@ -216,24 +216,41 @@ pump_room(struct pump *p, size_t need)
 	return (0);
 }
 
-/* Give up splicing: keep pending bytes by reading them into a buffer. */
+/*
+ * Give up splicing: keep the pending bytes by reading them into a
+ * buffer. Returns 0, or -1 with errno when they cannot all be kept: the
+ * stream would have a hole, so the caller ends the pair instead.
+ */
 static int
 pump_unsplice(struct pump *p)
 {
-	size_t	 cap = p->max > p->len ? p->max : p->len;
+	size_t	 cap = p->max > p->len ? p->max : p->len, got = 0;
 	char	*buf;
-	ssize_t	 n;
+	ssize_t	 n = 0;
+	int	 err = 0;
 
 	if ((buf = malloc(cap)) == NULL)
-		return (-1);
-	n = p->len > 0 ? read(p->pipe[0], buf, p->len) : 0;
+		err = ENOMEM;
+	while (buf != NULL && got < p->len && err == 0) {
+		if ((n = read(p->pipe[0], buf + got, p->len - got)) > 0)
+			got += n;
+		else if (n == 0)
+			err = EIO;	/* the pipe holds less than counted */
+		else if (errno != EINTR)
+			err = errno == EAGAIN ? EIO : errno;
+	}
 	pump_close_pipe(p->pipe, p->pipesz);
 	p->pipe[0] = p->pipe[1] = -1;
+	p->nosplice = 1;
+	p->off = 0;
+	if (err != 0) {
+		free(buf);
+		p->len = 0;
+		errno = err;
+		return (-1);
+	}
 	p->buf = buf;
 	p->cap = p->max = cap;
-	p->off = 0;
-	p->len = n > 0 ? (size_t)n : 0;
-	p->nosplice = 1;
 	return (0);
 }
 
@@ -246,8 +263,8 @@ pump_fill(struct pump *p, int src)
 	if (p->pipe[0] != -1) {
 		n = splice(src, NULL, p->pipe[1], NULL, p->pipesz - p->len,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == -1 && errno == EINVAL && pump_unsplice(p) == 0)
-			return (pump_fill(p, src));
+		if (n == -1 && errno == EINVAL)
+			return (pump_unsplice(p) == 0 ? pump_fill(p, src) : -1);
 	} else {
 		if (p->len >= p->max) {
 			errno = EAGAIN;
@@ -299,8 +316,8 @@ pump_drain(struct pump *p, int dst)
 	if (p->pipe[0] != -1) {
 		n = splice(p->pipe[0], NULL, dst, NULL, p->len,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == -1 && errno == EINVAL && pump_unsplice(p) == 0)
-			return (pump_drain(p, dst));
+		if (n == -1 && errno == EINVAL)
+			return (pump_unsplice(p) == 0 ? pump_drain(p, dst) : -1);
 	} else {
 		n = write(dst, p->buf + p->off, p->len);
 		if (n > 0)
