@@ -89,15 +89,18 @@ control_status(struct server_loop *sl)
 	struct pool_stats	 st;
 	size_t			 pairs;
 	char			 status[200];
+	int			 late;
 
 	if (sl->svc.fd == -1)
 		return;
 	control_stats(sl, &st);
 	pairs = st.npaired / 2;
+	late = sl->pool != NULL ? pool_late(sl->pool) : 0;
 	snprintf(status, sizeof status, "%s%zu pair%s relaying, %zu waiting "
-	    "for a partner, %zu connection%s", sl->stopping ? "draining: " : "",
-	    pairs, control_s(pairs), sl->srv.relay.ntokens, st.nconns,
-	    control_s(st.nconns));
+	    "for a partner, %zu connection%s%s", sl->stopping ? "draining: " :
+	    "", pairs, control_s(pairs), sl->srv.relay.ntokens, st.nconns,
+	    control_s(st.nconns), late > 0 ? " (a thread is not answering: "
+	    "its figures are old)" : "");
 	service_status(&sl->svc, status);
 	/* From now, not from when this turn of the loop began. */
 	event_base_update_cache_time(sl->srv.base);

@@ -273,6 +273,16 @@ pool_stats(struct pool *p, struct pool_stats *sum)
 	}
 }
 
+int
+pool_late(struct pool *p)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < p->nworkers; i++)
+		n += p->late[i];
+	return (n);
+}
+
 void
 pool_report(struct pool *p)
 {

@@ -46,6 +46,8 @@ void	pool_ask(struct pool *);
  * not answer the last ask in time counts as busy.
  */
 void	pool_stats(struct pool *, struct pool_stats *);
+/* Home: how many workers missed the last ask's deadline. */
+int	pool_late(struct pool *);
 /*
  * Home, at the end of a run: say how the pairs that moved data were
  * spread, in thread order (transitd, transitd-1, ...), for an operator

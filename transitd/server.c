@@ -241,8 +241,10 @@ server_end(struct server_loop *sl, int served)
 		event_base_free(srv->base);
 	service_free(&sl->svc);
 	if (srv->event_errors > 0)
-		log_msg("%llu connections ended because their events could "
-		    "not be set", (unsigned long long)srv->event_errors);
+		log_msg("%llu connection%s ended because %s events could not "
+		    "be set", (unsigned long long)srv->event_errors,
+		    srv->event_errors == 1 ? "" : "s",
+		    srv->event_errors == 1 ? "its" : "their");
 }
 
 int

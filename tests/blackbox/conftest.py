@@ -750,6 +750,32 @@ def recv_hashing(sock, n, h, deadline):
         got += k
 
 
+# ---------------------------------------------------------------------------
+# faults injected with an LD_PRELOAD library (tests/fault/fault.c)
+
+FAULT_C = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "..", "fault", "fault.c")
+
+
+@pytest.fixture(scope="session")
+def fault_so(tmp_path_factory):
+    """The fault library, built from its source."""
+    so = tmp_path_factory.mktemp("fault") / "libfault.so"
+    subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O1",
+                    "-o", str(so), FAULT_C, "-ldl"], check=True)
+    return str(so)
+
+
+def fault_env(so, **faults):
+    """The environment that injects faults (TRANSITD_FAULT_NAME=value)."""
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    # A sanitized relay: the library may come before the sanitizer's.
+    return {"LD_PRELOAD": so,
+            "ASAN_OPTIONS": f"{asan}:verify_asan_link_order=0".lstrip(":"),
+            **{f"TRANSITD_FAULT_{k.upper()}": str(v)
+               for k, v in faults.items()}}
+
+
 @pytest.fixture
 def server(start_server):
     """A relay on 127.0.0.1 (kernel-chosen port) with a log pipe."""

@@ -18,8 +18,9 @@ import time
 
 import pytest
 
-from conftest import (Server, free_port, new_side, new_token, read_to_eof,
-                      recv_exact, stop_all, transitd_path, wait_stderr)
+from conftest import (Server, fault_env, free_port, new_side, new_token,
+                      read_to_eof, recv_exact, stop_all, transitd_path,
+                      wait_stderr)
 
 pytestmark = pytest.mark.transitd_only
 
@@ -592,3 +593,31 @@ def test_manager_not_reading(start_server, notifies, tmp_path, monkeypatch):
     # it said so once per failing spell, not per dropped message
     assert len(stderr_lines(server, "NOTIFY_SOCKET")) <= 3, \
         server.err.text()
+
+
+def test_late_thread_is_named_and_counts_as_busy(start_server, notify,
+                                                 tmp_path, fault_so):
+    """A worker thread that stops answering (stalled by the fault
+    library) does not stall the home loop: its figures are marked old,
+    once on stderr and in every STATUS= line while it lasts, and a
+    drain waits for it (it counts as busy) until it answers again."""
+    stall = tmp_path / "stall"
+    server = start_server(
+        args=["--port=tcp:0:interface=127.0.0.1", "--threads=2"],
+        log=False, env=fault_env(fault_so, stall=stall))
+    notify.wait_for(STATUS0)
+    stall.touch()
+    wait_stderr(server, "thread transitd-1 did not answer in 2 s: its "
+                "figures are old, and it counts as busy")
+    notify.wait_for(lambda t: t.startswith("STATUS=") and
+                    t.endswith("(a thread is not answering: its figures "
+                               "are old)"))
+    server.stopped = True
+    server.proc.send_signal(signal.SIGTERM)
+    wait_stderr(server, "Terminated: stopping; 0 pairs may finish")
+    assert server.alive(), "it stopped with a thread not answering"
+    stall.unlink()
+    assert server.proc.wait(20) == 0
+    err = server.stderr_after_exit()
+    assert "drained: every pair has finished" in err, err
+    assert err.count("did not answer") == 1, err
