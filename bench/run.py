@@ -471,6 +471,52 @@ def fmt_ratio(x):
     return "n/a" if x is None else "%.2fx" % x
 
 
+def per_round(a, b):
+    """The ratios a[i]/b[i] of values measured in the same round i: on a
+    noisy machine their median holds up better than a ratio of medians,
+    since a slow round slows both sides of its ratio."""
+    return [x / y for x, y in zip(a, b) if x is not None and y]
+
+
+def fmt_rounds(xs):
+    """median [min-max] of per-round ratios."""
+    if not xs:
+        return "n/a"
+    return "%.2fx [%.2f-%.2f]" % (median(xs), min(xs), max(xs))
+
+
+def round_report(targets, has_threads):
+    """Per workload, the median of per-round ratios of transitd against
+    each baseline, with their spread."""
+    td = targets.get("transitd")
+    if td is None:
+        return
+    parts = []
+    for c, label, _, _ in CASES:
+        cells = []
+        for other in ("haproxy", "haproxy-splice", "reference"):
+            o = targets.get(other)
+            if o is not None and o.stream[c]:
+                cells.append("transitd/%s=%s" % (other, fmt_rounds(
+                    per_round(td.stream[c], o.stream[c]))))
+        if cells:
+            parts.append("%s %s" % (label, " ".join(cells)))
+    cells = []
+    for other in ("reference", "ceiling"):
+        o = targets.get(other)
+        if o is not None and o.rate:
+            cells.append("transitd/%s=%s" % (other, fmt_rounds(
+                per_round(td.rate, o.rate))))
+    if cells:
+        parts.append("pairs/s " + " ".join(cells))
+    t1 = targets.get("transitd-1")
+    if has_threads and t1 is not None and t1.stream["16"]:
+        parts.append("16 pairs transitd/--threads=1=%s" % fmt_rounds(
+            per_round(td.stream["16"], t1.stream["16"])))
+    print("per-round ratios (median [min-max] of the rounds' own ratios): "
+          + "; ".join(parts))
+
+
 def report(args, targets, has_threads, keys):
     def col(key, f):
         t = targets.get(key)
@@ -552,6 +598,7 @@ def report(args, targets, has_threads, keys):
         fmt_ratio(r["threads"]) if has_threads else "n/a (no --threads)"))
     parts.append(streams("1both", "1 pair both ways"))
     print("ratios: " + "; ".join(parts))
+    round_report(targets, has_threads)
     t = targets.get("transitd-records")
     if t is not None and t.records is not None:
         print("records (transitd + usage db + log): %d pairs paired, %d "
