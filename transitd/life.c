@@ -29,9 +29,8 @@ life_phase_name(enum life_phase p)
 
 /* The relay ends an open connection: flush, with a goodbye, then linger. */
 static unsigned
-life_close(struct life *l, unsigned in)
+life_close(struct life *l)
 {
-	(void)in;
 	l->phase = LIFE_CLOSING;
 	/* The goodbye may be owed: the timer bounds even that. */
 	return (LIFE_UNPAIR | LIFE_GOODBYE | LIFE_FLUSH_TIMER | LIFE_FLUSH);
@@ -73,15 +72,15 @@ life_step_open(struct life *l, enum life_ev ev, unsigned in)
 	case LIFE_EV_ERROR:
 		return (life_kill(l, LIFE_RECORD | LIFE_UNPAIR));
 	case LIFE_EV_CLOSE:
-		return (life_close(l, in));
+		return (life_close(l));
 	case LIFE_EV_QUIT:
-		return (LIFE_RECORD | life_close(l, in));
+		return (LIFE_RECORD | life_close(l));
 	case LIFE_EV_DRAIN:
 		/* Pairs finish; the others end, as the reference ends them. */
 		if (l->phase == LIFE_RELAYING)
 			return (0);
 		if (in & LIFE_IN_GOODBYE)
-			return (LIFE_RECORD | life_close(l, in));
+			return (LIFE_RECORD | life_close(l));
 		return (life_kill(l, LIFE_RECORD | LIFE_UNPAIR));
 	case LIFE_EV_TIMER:
 		return (l->phase == LIFE_HANDSHAKE ? LIFE_TIMEOUT : 0);

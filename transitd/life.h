@@ -11,7 +11,8 @@
  *    WAITING
  *   open        EOF, ERROR       CLOSED     RECORD UNPAIR KILL
  *   open        CLOSE            CLOSING    UNPAIR GOODBYE FLUSH_TIMER
- *                                           FLUSH
+ *                                           FLUSH (the timer bounds even
+ *                                           the goodbye's flush)
  *   open        QUIT             CLOSING    RECORD, then as CLOSE
  *   HANDSHAKE,  DRAIN            CLOSING    RECORD, then as CLOSE (a
  *    WAITING                                transport with a goodbye)
@@ -57,7 +58,6 @@ enum life_ev {
 };
 
 /* What the I/O layer knows with an event (bits of the in argument). */
-#define LIFE_IN_OWED	0x1	/* bytes are queued for the client */
 #define LIFE_IN_FIN	0x2	/* the client's FIN is here already */
 #define LIFE_IN_AWAIT	0x4	/* its transport awaits the client's
 				   goodbye before the write side shuts */

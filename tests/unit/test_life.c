@@ -48,9 +48,9 @@ test_open(void **state)
 	for (p = LIFE_HANDSHAKE; p <= LIFE_RELAYING; p++) {
 		row(p, LIFE_EV_EOF, 0, LIFE_CLOSED,
 		    LIFE_RECORD | LIFE_UNPAIR | LIFE_KILL);
-		row(p, LIFE_EV_ERROR, LIFE_IN_OWED, LIFE_CLOSED,
+		row(p, LIFE_EV_ERROR, 0, LIFE_CLOSED,
 		    LIFE_RECORD | LIFE_UNPAIR | LIFE_KILL);
-		row(p, LIFE_EV_CLOSE, LIFE_IN_OWED, LIFE_CLOSING, LIFE_UNPAIR |
+		row(p, LIFE_EV_CLOSE, 0, LIFE_CLOSING, LIFE_UNPAIR |
 		    LIFE_GOODBYE | LIFE_FLUSH_TIMER | LIFE_FLUSH);
 		row(p, LIFE_EV_QUIT, 0, LIFE_CLOSING, LIFE_RECORD |
 		    LIFE_UNPAIR | LIFE_GOODBYE | LIFE_FLUSH_TIMER | LIFE_FLUSH);
@@ -88,7 +88,7 @@ test_closing(void **state)
 	/* A WebSocket waits for the client's close frame before it shuts. */
 	row(LIFE_CLOSING, LIFE_EV_FLUSHED, LIFE_IN_AWAIT | LIFE_IN_FIN,
 	    LIFE_LINGER, LIFE_LINGER_TIMER);
-	row(LIFE_CLOSING, LIFE_EV_CLOSE, LIFE_IN_OWED, LIFE_CLOSING, 0);
+	row(LIFE_CLOSING, LIFE_EV_CLOSE, 0, LIFE_CLOSING, 0);
 	row(LIFE_LINGER, LIFE_EV_QUIT, 0, LIFE_LINGER, 0);
 	row(LIFE_CLOSING, LIFE_EV_TIMER, 0, LIFE_CLOSED,
 	    LIFE_RECORD | LIFE_KILL);
@@ -115,10 +115,10 @@ test_whole_life(void **state)
 	assert_int_equal(life_step(&l, LIFE_EV_WAITING, 0), 0);
 	assert_int_equal(life_step(&l, LIFE_EV_PAIRED, 0), 0);
 	assert_true(l.relayed);
-	assert_int_equal(life_step(&l, LIFE_EV_CLOSE, LIFE_IN_OWED),
+	assert_int_equal(life_step(&l, LIFE_EV_CLOSE, 0),
 	    LIFE_UNPAIR | LIFE_GOODBYE | LIFE_FLUSH_TIMER | LIFE_FLUSH);
 	assert_false(life_open(&l));
-	assert_int_equal(life_step(&l, LIFE_EV_PROGRESS, LIFE_IN_OWED),
+	assert_int_equal(life_step(&l, LIFE_EV_PROGRESS, 0),
 	    LIFE_FLUSH_TIMER);
 	assert_int_equal(life_step(&l, LIFE_EV_FLUSHED, 0),
 	    LIFE_SHUT | LIFE_LINGER_TIMER);
