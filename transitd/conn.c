@@ -139,6 +139,10 @@ conn_kill(struct conn *c)
 	if (c->timer != NULL)
 		event_del(c->timer);
 	c->reading = c->writing = 0;
+	if (c->queued) {
+		TAILQ_REMOVE(&srv->movers, c, mentry);
+		c->queued = 0;
+	}
 	conn_read_away(c);
 	close(c->fd);
 	pump_free(&c->out);

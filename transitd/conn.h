@@ -40,6 +40,8 @@ struct server {
 	struct event		*reaper;	/* frees dead after callbacks */
 	conn_record_fn		*record;
 	conn_moving_fn		*moving;	/* NULL: nothing to do */
+	struct conn_list	 movers;	/* pairs to report moving */
+	struct event		*mover;		/* reports them after callbacks */
 	void			*owner;		/* of the hooks */
 	uint64_t		 event_errors;	/* connections ended by a
 						   failed event_add */
@@ -65,7 +67,9 @@ struct conn {
 	unsigned		 eof:1;		/* the client's FIN was read */
 	unsigned		 failed:1;	/* broke its transport's rules */
 	unsigned		 moved:1;	/* its pair reported moving */
+	unsigned		 queued:1;	/* on srv->movers */
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 mentry;	/* on srv->movers */
 };
 
 /* Seconds since the epoch, as the usage records want them. */

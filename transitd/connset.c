@@ -5,6 +5,8 @@
 
 #include <linux/sockios.h>
 
+#include <event2/event.h>
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,6 +21,33 @@ connset_init(struct server *srv)
 	relay_init(&srv->relay);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->dead);
+	TAILQ_INIT(&srv->movers);
+}
+
+void
+connset_moving(struct conn *c)
+{
+	struct server	*srv = c->srv;
+
+	c->moved = c->peer->moved = 1;
+	c->queued = 1;
+	TAILQ_INSERT_TAIL(&srv->movers, c, mentry);
+	event_active(srv->mover, EV_READ, 0);
+}
+
+void
+connset_movers(struct server *srv)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&srv->movers)) != NULL) {
+		TAILQ_REMOVE(&srv->movers, c, mentry);
+		c->queued = 0;
+		/* Still a live pair (its peer may have ended meanwhile). */
+		if (c->life.phase == LIFE_RELAYING && c->peer != NULL &&
+		    c->peer->life.phase == LIFE_RELAYING && srv->moving != NULL)
+			srv->moving(srv, c);
+	}
 }
 
 void

@@ -19,6 +19,13 @@ void	connset_init(struct server *);
  * -1 on failure.
  */
 int	connset_accept(struct server *, int fd, const struct transport *t);
+/*
+ * Paired c started moving data: report it to srv's moving hook once the
+ * callbacks are over (connset_movers, from srv->mover's callback), not
+ * from inside c's own read.
+ */
+void	connset_moving(struct conn *c);
+void	connset_movers(struct server *);
 /* Free the connections closed since the last call. */
 void	connset_reap(struct server *);
 /*

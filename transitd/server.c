@@ -48,6 +48,14 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+server_mover_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	connset_movers(arg);
+}
+
+static void
 server_reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -103,6 +111,8 @@ server_events(struct server_loop *sl)
 	if ((srv->base = event_base_new()) == NULL ||
 	    event_base_priority_init(srv->base, SERVER_PRIORITIES) == -1 ||
 	    (srv->reaper = event_new(srv->base, -1, 0, server_reaper_cb,
+	    srv)) == NULL ||
+	    (srv->mover = event_new(srv->base, -1, 0, server_mover_cb,
 	    srv)) == NULL ||
 	    (sl->drain = evtimer_new(srv->base, control_drain_cb,
 	    sl)) == NULL ||
@@ -237,6 +247,7 @@ server_end(struct server_loop *sl, int served)
 	server_free_event(sl->status);
 	server_free_event(sl->watchdog);
 	server_free_event(srv->reaper);
+	server_free_event(srv->mover);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	service_free(&sl->svc);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "connset.h"
 #include "input.h"
 #include "tcpconn.h"
 
@@ -81,10 +82,8 @@ tcpconn_read_paired(struct conn *c)
 	 * probes) end soon, and cost less where they are.
 	 */
 	if (!c->moved && c->srv->moving != NULL && conn_open(c) &&
-	    c->peer == p && conn_open(p)) {
-		c->moved = p->moved = 1;
-		c->srv->moving(c->srv, c);
-	}
+	    c->peer == p && conn_open(p))
+		connset_moving(c);
 }
 
 static void
