@@ -1,8 +1,9 @@
 /*
  * conn.c: a connection's life on its loop. Every event goes through
- * life_step (life.h), and conn_act carries out what it returns: the one
- * place that records, closes and kills. A connection is freed by the
- * reaper, after the callbacks that may still hold it have returned.
+ * conn_event, which steps the lifecycle (life.h) and carries out what
+ * it returns: the one place that records, closes and kills. A killed
+ * connection is freed by the reaper, after the callbacks that may still
+ * hold it have returned.
  */
 #include <sys/socket.h>
 
@@ -10,28 +11,15 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "log.h"
+#include "record.h"
 
 #define CONN_LINGER_S	5	/* wait for the client's FIN this long */
 #define CONN_FLUSH_S	60	/* a closing conn's reader may stall this long */
-
-static void	conn_read_cb(evutil_socket_t, short, void *);
-static void	conn_write_cb(evutil_socket_t, short, void *);
-
-double
-conn_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
-}
 
 struct conn *
 conn_of(struct relay_conn *rc)
@@ -205,10 +193,10 @@ conn_event(struct conn *c, enum life_ev ev)
 	a = life_step(&c->life, ev, conn_in(c));
 	if (a & LIFE_RECORD) {
 		if (c->failed)
-			relay_fail(&c->srv->relay, &c->rc, conn_now(), act,
+			relay_fail(&c->srv->relay, &c->rc, record_now(), act,
 			    &nact);
 		else
-			relay_close(&c->srv->relay, &c->rc, conn_now(), act,
+			relay_close(&c->srv->relay, &c->rc, record_now(), act,
 			    &nact);
 	}
 	if ((a & LIFE_UNPAIR) && c->peer != NULL) {

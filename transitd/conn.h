@@ -72,8 +72,6 @@ struct conn {
 	TAILQ_ENTRY(conn)	 mentry;	/* on srv->movers */
 };
 
-/* Seconds since the epoch, as the usage records want them. */
-double	conn_now(void);
 /* Make c's events on srv's loop (0, or -1); free them. */
 int	conn_attach(struct server *, struct conn *);
 void	conn_detach(struct conn *);

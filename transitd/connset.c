@@ -14,6 +14,7 @@
 #include "connset.h"
 #include "db.h"
 #include "log.h"
+#include "record.h"
 
 void
 connset_init(struct server *srv)
@@ -117,7 +118,7 @@ connset_accept(struct server *srv, int fd, const struct transport *t)
 	pump_init(&c->out);
 	life_init(&c->life);
 	/* SO_KEEPALIVE and TCP_NODELAY come from the listener. */
-	relay_conn_init(&c->rc, ++srv->next_id, conn_now());
+	relay_conn_init(&c->rc, ++srv->next_id, record_now());
 	if (conn_attach(srv, c) == -1 || (t->init != NULL && t->init(c) == -1))
 		goto fail;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);

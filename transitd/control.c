@@ -15,6 +15,7 @@
 #include "control.h"
 #include "db.h"
 #include "log.h"
+#include "record.h"
 #include "logjson.h"
 #include "loop.h"
 #include "pool.h"
@@ -57,7 +58,7 @@ control_current(struct server_loop *sl)
 		cur.incomplete_bytes += st.incomplete_bytes;
 	}
 	cur.rebooted = sl->rebooted;
-	cur.updated = (int64_t)conn_now();
+	cur.updated = (int64_t)record_now();
 	db_current(sl->rec.db, &cur);
 }
 

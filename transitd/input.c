@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "input.h"
 #include "log.h"
+#include "record.h"
 
 /* Carry out the relay core's actions. */
 static void
@@ -88,7 +89,7 @@ input_deliver(struct conn *c, const void *buf, size_t len)
 	}
 	if (!conn_open(c) || len == 0)
 		return;
-	now = conn_now();
+	now = record_now();
 	used = relay_input(&srv->relay, &c->rc, buf, len, now, act, &nact);
 	if (c->rc.state == RELAY_WAIT_PARTNER)
 		conn_event(c, LIFE_EV_WAITING);
@@ -104,7 +105,7 @@ input_message_end(struct conn *c)
 {
 	struct relay_act	 act[RELAY_ACT_MAX];
 	size_t			 nact;
-	double			 now = conn_now();
+	double			 now = record_now();
 
 	if (!conn_open(c) || c->rc.state != RELAY_WAIT_LINE)
 		return;

@@ -1,6 +1,8 @@
 /*
  * record.c: the one path of a usage record (record.h).
  */
+#include <time.h>
+
 #include "db.h"
 #include "logjson.h"
 #include "record.h"
@@ -16,4 +18,13 @@ record_write(struct recorder *r, const struct usage_rec *in)
 		logjson_write(r->log, &rec);
 	if (r->db != NULL)
 		db_record(r->db, &rec);
+}
+
+double
+record_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
 }

@@ -18,5 +18,7 @@ struct recorder {
 };
 
 void	record_write(struct recorder *, const struct usage_rec *);
+/* Seconds since the epoch, as the usage records want them. */
+double	record_now(void);
 
 #endif

@@ -22,6 +22,7 @@
 #include "control.h"
 #include "db.h"
 #include "log.h"
+#include "record.h"
 #include "logjson.h"
 #include "loop.h"
 #include "pool.h"
@@ -199,7 +200,7 @@ server_start(struct server_loop *sl, const struct opts *o)
 	service_init(&sl->svc);
 	if (server_events(sl) == -1 || server_log_init(sl, o) == -1)
 		return (-1);
-	sl->rebooted = (int64_t)conn_now();
+	sl->rebooted = (int64_t)record_now();
 	if (o->usage_db != NULL && server_db_init(sl, o->usage_db) == -1)
 		return (-1);
 	threads = o->threads > 0 ? o->threads : pool_default_threads();
