@@ -243,6 +243,13 @@ def nthreads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def sanitized(pid):
+    """A sanitizer's runtime in the relay: its allocator keeps freed
+    memory aside (ASan's quarantine), so RSS says nothing of leaks."""
+    with open(f"/proc/{pid}/maps") as f:
+        return any(n in f.read() for n in ("libasan", "libtsan"))
+
+
 @pytest.mark.skipif(REFERENCE, reason="transitd only")
 def test_soak(start_server, tmp_path):
     db = tmp_path / "usage.sqlite"
@@ -271,7 +278,8 @@ def test_soak(start_server, tmp_path):
     assert other2 <= other1, (first, second)
     # Empty pipes kept for the next pairs are bounded per thread.
     assert pipes2 <= PIPES_PER_THREAD * nthreads(srv.pid), (first, second)
-    assert rss2 <= rss1 + RSS_SLACK_KIB, (first, second)
+    if not sanitized(srv.pid):
+        assert rss2 <= rss1 + RSS_SLACK_KIB, (first, second)
     assert srv.signal_and_wait() == 0
     assert "drained" in srv.stderr_after_exit() or \
         "stopping" in srv.stderr_after_exit()
