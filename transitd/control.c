@@ -15,10 +15,10 @@
 #include "control.h"
 #include "db.h"
 #include "log.h"
-#include "record.h"
 #include "logjson.h"
 #include "loop.h"
 #include "pool.h"
+#include "record.h"
 
 /* What every thread holds: home's counts plus the workers' last ones. */
 static void

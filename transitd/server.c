@@ -22,7 +22,6 @@
 #include "control.h"
 #include "db.h"
 #include "log.h"
-#include "record.h"
 #include "logjson.h"
 #include "loop.h"
 #include "pool.h"
