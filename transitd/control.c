@@ -185,9 +185,7 @@ control_stop(struct server_loop *sl)
 	    evtimer_add(sl->drained, &check) == -1) {
 		log_msg("cannot set the drain timers: ending the pairs now");
 		event_base_loopbreak(sl->srv.base);
-		return;
 	}
-	control_status(sl);
 }
 
 /* The threads' figures are in: do what waited for them. */
@@ -236,6 +234,12 @@ control_signal_cb(evutil_socket_t sig, short what, void *arg)
 	acceptor_stop(&sl->acc);
 	connset_drain(&sl->srv);
 	/* The waiters are gone: the current row says so. */
+	/*
+	 * Say so at once, with the threads' latest figures (a second old at
+	 * most while STATUS= runs); whether to wait for pairs is decided on
+	 * fresh ones.
+	 */
+	control_status(sl);
 	control_ask(sl, SERVER_WANT_CURRENT | SERVER_WANT_STOP);
 }
 

@@ -257,17 +257,23 @@ void
 pool_stats(struct pool *p, struct pool_stats *sum)
 {
 	struct worker	*w;
+	uint64_t	 inflight;
 	int		 i;
 
 	memset(sum, 0, sizeof *sum);
 	for (i = 0; i < p->nworkers; i++) {
 		w = &p->workers[i];
 		pthread_mutex_lock(&w->lock);
-		sum->npaired += w->stats.npaired;
-		sum->nconns += w->stats.nconns;
+		/*
+		 * Pairs handed after the worker counted are in neither
+		 * thread's figures: they count as what they are, live pairs.
+		 */
+		inflight = p->relayed[i + 1] - w->stats.adopted;
+		sum->npaired += w->stats.npaired + 2 * inflight;
+		sum->nconns += w->stats.nconns + 2 * inflight;
 		/* Stuck? Count what it was handed as busy. */
-		sum->busy += p->late[i] && w->stats.busy == 0 ? 1 :
-		    w->stats.busy;
+		sum->busy += (p->late[i] && w->stats.busy == 0 ? 1 :
+		    w->stats.busy) + 2 * inflight;
 		sum->incomplete_bytes += w->stats.incomplete_bytes;
 		pthread_mutex_unlock(&w->lock);
 	}

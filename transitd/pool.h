@@ -42,8 +42,9 @@ struct pool	*pool_new(struct server *home, struct recorder *rec,
  */
 void	pool_ask(struct pool *);
 /*
- * Home: the workers' figures as of their last answers. A worker that did
- * not answer the last ask in time counts as busy.
+ * Home: the workers' figures as of their last answers, with the pairs
+ * handed to a worker since it last counted. A worker that did not
+ * answer the last ask in time counts as busy.
  */
 void	pool_stats(struct pool *, struct pool_stats *);
 /* Home: how many workers missed the last ask's deadline. */

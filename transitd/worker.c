@@ -79,6 +79,7 @@ worker_count(struct worker *w, struct worker_stats *st)
 	st->incomplete_bytes = cur.incomplete_bytes;
 	st->nconns = w->srv.nconns;
 	st->busy = connset_busy(&w->srv);
+	st->adopted = w->adopted;
 }
 
 /* Take handed pairs, answer home, or stop. */
@@ -103,6 +104,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	while ((c = TAILQ_FIRST(&in)) != NULL) {
 		TAILQ_REMOVE(&in, c, entry);
 		connset_adopt_pair(&w->srv, c);
+		w->adopted++;
 	}
 	if (end) {
 		connset_end_all(&w->srv);

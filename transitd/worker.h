@@ -21,6 +21,7 @@ struct worker_stats {
 	size_t		 nconns;	/* open connections */
 	size_t		 busy;		/* as connset_busy() */
 	uint64_t	 incomplete_bytes;	/* of the live pairs */
+	uint64_t	 adopted;	/* pairs taken from home, ever */
 };
 
 /* Home's mailbox: the records of ended pairs, and a wake-up for home. */
@@ -46,6 +47,7 @@ struct worker {
 	uint64_t		 answered;	/* the ask stats answer */
 	int			 end;		/* end everything and stop */
 	struct worker_stats	 stats;
+	uint64_t		 adopted;	/* its own count of pairs taken */
 };
 
 /* Wake the reader of an eventfd; take its wake-up. */
