@@ -17,16 +17,15 @@ import collections
 import hashlib
 import os
 import random
-import socket
 import threading
 import time
 
 import pytest
 
-from conftest import (REFERENCE, SOCK_TIMEOUT, expect_closed_with, expect_ok,
-                      handshake, new_side, new_token, poll_rows, read_to_eof,
+from conftest import (REFERENCE, expect_closed_with, expect_ok, handshake,
+                      new_side, new_token, poll_rows, read_to_eof,
                       recv_hashing, wait_read)
-from wsutil import WSConn, ws_listeners
+from wsutil import ws_client, ws_listeners
 
 pytestmark = pytest.mark.transitd_only
 
@@ -53,12 +52,6 @@ class Books:
             self.happy_bytes += nbytes
 
 
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=SOCK_TIMEOUT)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
 def stream(rng):
     """The bytes one side sends: mostly small, now and then several MB."""
     r = rng.random()
@@ -72,24 +65,17 @@ def send_all(send, data, chunk):
         send(data[i:i + chunk])
 
 
-def ws_open(port, token):
-    c = WSConn(connect(port))
-    c.upgrade(port)
-    c.send_binary(handshake(token))
-    return c
-
-
 def happy(srv, rng, books, ws):
     """A pair, one side a WebSocket client if ws; both send at once and
     each checks what it received byte for byte."""
     tok = new_token()
     da, db = stream(rng), stream(rng)
     if ws:
-        a = ws_open(srv.wsport, tok)
+        a = ws_client(srv, tok)
     else:
-        a = connect(srv.port)
+        a = srv.connect()
         a.sendall(handshake(tok))
-    b = connect(srv.port)
+    b = srv.connect()
     b.sendall(handshake(tok))
     try:
         a.expect_ok() if ws else expect_ok(a)
@@ -119,7 +105,7 @@ def happy(srv, rng, books, ws):
 
 
 def lonely(srv, rng, books):
-    s = connect(srv.port)
+    s = srv.connect()
     s.sendall(handshake(new_token()))
     wait_read(s)
     s.close()
@@ -127,7 +113,7 @@ def lonely(srv, rng, books):
 
 
 def errory(srv, rng, books):
-    s = connect(srv.port)
+    s = srv.connect()
     s.sendall(b"please relay nothing\n")
     expect_closed_with(s, b"bad handshake\n")
     s.close()
@@ -135,7 +121,7 @@ def errory(srv, rng, books):
 
 
 def impatient(srv, rng, books):
-    s = connect(srv.port)
+    s = srv.connect()
     s.sendall(handshake(new_token()) + b"hurry")
     expect_closed_with(s, b"impatient\n")
     s.close()
@@ -143,7 +129,7 @@ def impatient(srv, rng, books):
 
 
 def empty(srv, rng, books):
-    s = connect(srv.port)
+    s = srv.connect()
     s.sendall(b"please relay "[:rng.randrange(0, 13)])
     wait_read(s)
     s.close()
@@ -154,13 +140,13 @@ def redundant(srv, rng, books):
     """Two waiters of one side; a partner of the other side pairs with
     the first, and the second is dropped."""
     tok, side = new_token(), new_side()
-    w1 = connect(srv.port)
+    w1 = srv.connect()
     w1.sendall(handshake(tok, side))
     wait_read(w1)
-    w2 = connect(srv.port)
+    w2 = srv.connect()
     w2.sendall(handshake(tok, side))
     wait_read(w2)
-    p = connect(srv.port)
+    p = srv.connect()
     p.sendall(handshake(tok, new_side()))
     try:
         expect_ok(w1)
@@ -257,7 +243,7 @@ def test_soak(start_server, tmp_path):
                              "--websocket=tcp:0:interface=127.0.0.1",
                              "--log-fd={LOGFD}", f"--usage-db={db}"],
                        nlisten=1)
-    srv.wsport = ws_listeners(srv)[0][1]
+    srv.ws = ws_listeners(srv)
     books = Books()
     half = SECONDS / 2
     print(f"soak: seed {SEED}, {SECONDS} s")
