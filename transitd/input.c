@@ -48,12 +48,18 @@ input_run(struct server *srv, struct relay_act *act, size_t nact)
 	}
 }
 
+/*
+ * After the core took c's input: c may be waiting now; carry out the
+ * actions, then close the waiters a pairing made redundant.
+ */
 static void
-input_spares(struct server *srv, double now)
+input_after(struct conn *c, struct relay_act *act, size_t nact, double now)
 {
-	struct relay_act	 act[RELAY_ACT_MAX];
-	size_t			 nact;
+	struct server	*srv = c->srv;
 
+	if (c->rc.state == RELAY_WAIT_PARTNER)
+		conn_event(c, LIFE_EV_WAITING);
+	input_run(srv, act, nact);
 	while (relay_spares(&srv->relay, now, act, &nact))
 		input_run(srv, act, nact);
 }
@@ -91,10 +97,7 @@ input_deliver(struct conn *c, const void *buf, size_t len)
 		return;
 	now = record_now();
 	used = relay_input(&srv->relay, &c->rc, buf, len, now, act, &nact);
-	if (c->rc.state == RELAY_WAIT_PARTNER)
-		conn_event(c, LIFE_EV_WAITING);
-	input_run(srv, act, nact);
-	input_spares(srv, now);
+	input_after(c, act, nact, now);
 	/* What followed the handshake that made the pair is relayed. */
 	if (c->life.phase == LIFE_RELAYING && c->peer != NULL && used < len)
 		input_forward(c, (const char *)buf + used, len - used);
@@ -110,8 +113,5 @@ input_message_end(struct conn *c)
 	if (!conn_open(c) || c->rc.state != RELAY_WAIT_LINE)
 		return;
 	relay_message_end(&c->srv->relay, &c->rc, now, act, &nact);
-	if (c->rc.state == RELAY_WAIT_PARTNER)
-		conn_event(c, LIFE_EV_WAITING);
-	input_run(c->srv, act, nact);
-	input_spares(c->srv, now);
+	input_after(c, act, nact, now);
 }
