@@ -22,7 +22,7 @@
 
 /* What every thread holds: home's counts plus the workers' last ones. */
 static void
-control_stats(struct server_loop *sl, struct pool_stats *st)
+control_stats(struct server_loop *sl, struct loop_stats *st)
 {
 	memset(st, 0, sizeof *st);
 	if (sl->pool != NULL)
@@ -47,7 +47,7 @@ void
 control_current(struct server_loop *sl)
 {
 	struct db_current	 cur;
-	struct pool_stats	 st;
+	struct loop_stats	 st;
 
 	if (sl->rec.db == NULL)
 		return;
@@ -87,7 +87,7 @@ void
 control_status(struct server_loop *sl)
 {
 	struct timeval		 tv = { SERVER_STATUS_S, 0 };
-	struct pool_stats	 st;
+	struct loop_stats	 st;
 	size_t			 pairs;
 	char			 status[200];
 	int			 late;
@@ -121,7 +121,7 @@ control_status_cb(evutil_socket_t fd, short what, void *arg)
 static size_t
 control_busy(struct server_loop *sl)
 {
-	struct pool_stats	 st;
+	struct loop_stats	 st;
 
 	control_stats(sl, &st);
 	return (st.busy + connset_busy(&sl->srv));
@@ -150,7 +150,7 @@ void
 control_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_loop	*sl = arg;
-	struct pool_stats	 st;
+	struct loop_stats	 st;
 	size_t			 pairs;
 
 	(void)fd;
@@ -168,7 +168,7 @@ control_stop(struct server_loop *sl)
 {
 	struct timeval		 tv = { sl->o->drain_timeout, 0 };
 	struct timeval		 check = { 0, SERVER_DRAIN_CHECK_MS * 1000 };
-	struct pool_stats	 st;
+	struct loop_stats	 st;
 	size_t			 pairs;
 
 	control_stats(sl, &st);
@@ -216,7 +216,7 @@ void
 control_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server_loop	*sl = arg;
-	struct pool_stats	 st;
+	struct loop_stats	 st;
 	size_t			 pairs;
 
 	(void)what;

@@ -254,7 +254,7 @@ pool_new(struct server *home, struct recorder *rec, int nthreads,
 }
 
 void
-pool_stats(struct pool *p, struct pool_stats *sum)
+pool_stats(struct pool *p, struct loop_stats *sum)
 {
 	struct worker	*w;
 	uint64_t	 inflight;
@@ -268,7 +268,7 @@ pool_stats(struct pool *p, struct pool_stats *sum)
 		 * Pairs handed after the worker counted are in neither
 		 * thread's figures: they count as what they are, live pairs.
 		 */
-		inflight = p->relayed[i + 1] - w->stats.adopted;
+		inflight = p->relayed[i + 1] - w->counted;
 		sum->npaired += w->stats.npaired + 2 * inflight;
 		sum->nconns += w->stats.nconns + 2 * inflight;
 		/* Stuck? Count what it was handed as busy. */

@@ -13,17 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "worker.h"
+
 struct recorder;
 struct server;
 struct pool;
-
-/* What the workers hold, summed. */
-struct pool_stats {
-	size_t		 npaired;	/* connections in live pairs */
-	size_t		 nconns;	/* open connections */
-	size_t		 busy;		/* as connset_busy() */
-	uint64_t	 incomplete_bytes;	/* of the live pairs */
-};
 
 /* Home: every worker has answered the last pool_ask (or was late). */
 typedef void	pool_answered_fn(void *);
@@ -46,7 +40,7 @@ void	pool_ask(struct pool *);
  * handed to a worker since it last counted. A worker that did not
  * answer the last ask in time counts as busy.
  */
-void	pool_stats(struct pool *, struct pool_stats *);
+void	pool_stats(struct pool *, struct loop_stats *);
 /* Home: how many workers missed the last ask's deadline. */
 int	pool_late(struct pool *);
 /*

@@ -70,7 +70,7 @@ worker_record(struct server *srv, const struct usage_rec *rec)
 
 /* What w holds now. */
 static void
-worker_count(struct worker *w, struct worker_stats *st)
+worker_count(struct worker *w, struct loop_stats *st)
 {
 	struct db_current	 cur;
 
@@ -79,7 +79,6 @@ worker_count(struct worker *w, struct worker_stats *st)
 	st->incomplete_bytes = cur.incomplete_bytes;
 	st->nconns = w->srv.nconns;
 	st->busy = connset_busy(&w->srv);
-	st->adopted = w->adopted;
 }
 
 /* Take handed pairs, answer home, or stop. */
@@ -89,7 +88,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker		*w = arg;
 	struct conn_list	 in;
 	struct conn		*c;
-	struct worker_stats	 st;
+	struct loop_stats	 st;
 	uint64_t		 asked;
 	int			 end;
 
@@ -115,6 +114,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	worker_count(w, &st);
 	pthread_mutex_lock(&w->lock);
 	w->stats = st;
+	w->counted = w->adopted;
 	w->answered = asked;
 	pthread_mutex_unlock(&w->lock);
 	worker_kick(w->home->efd);

@@ -15,13 +15,12 @@
 
 struct usage_rec;
 
-/* What a worker's figures are (summed over workers by the pool). */
-struct worker_stats {
+/* What a loop holds (a worker's answer; summed over threads by home). */
+struct loop_stats {
 	size_t		 npaired;	/* connections in live pairs */
 	size_t		 nconns;	/* open connections */
 	size_t		 busy;		/* as connset_busy() */
 	uint64_t	 incomplete_bytes;	/* of the live pairs */
-	uint64_t	 adopted;	/* pairs taken from home, ever */
 };
 
 /* Home's mailbox: the records of ended pairs, and a wake-up for home. */
@@ -46,7 +45,8 @@ struct worker {
 	uint64_t		 asked;		/* the ask to answer */
 	uint64_t		 answered;	/* the ask stats answer */
 	int			 end;		/* end everything and stop */
-	struct worker_stats	 stats;
+	struct loop_stats	 stats;
+	uint64_t		 counted;	/* pairs taken when stats were */
 	uint64_t		 adopted;	/* its own count of pairs taken */
 };
 
