@@ -10,7 +10,7 @@ libevent-dev libsqlite3-dev libyajl-dev libcmocka-dev libssl-dev
 python3 python3-pytest sqlite3 procps util-linux clang libclang-rt-14-dev
 magic-wormhole python3-magic-wormhole-mailbox-server
 magic-wormhole-transit-relay munin-node python3-websockets python3-autobahn
-systemd daemontools strace haproxy"
+systemd daemontools strace haproxy prometheus"
 
 if [ "${1:-}" = "--deps" ]; then
 	if [ "$(id -u)" -ne 0 ]; then

@@ -3,7 +3,8 @@
  * through symlinks named wormhole_transit_GRAPH. It reads the usage
  * database (env.usagedb) read-only and prints the same graphs, fields and
  * values as the reference relay's Python plugins (protocol spec, Munin
- * plugins of the reference), plus wormhole_transit_rates. Called under
+ * plugins of the reference), plus wormhole_transit_rates (events) and
+ * wormhole_transit_rates_bytes. Called under
  * any other name starting with wormhole_transit_ (the wildcard
  * wormhole_transit_ in the plugin library) it answers autoconf and suggest
  * for munin-node-configure.
@@ -28,7 +29,8 @@ static const char munin_markers[] __attribute__((used)) =
 #define MUNIN_BUSY_MS	2000	/* wait this long for a writer's lock */
 #define MUNIN_MAXFIELD	5
 
-enum munin_kind { MUNIN_ACTIVE, MUNIN_BYTES, MUNIN_EVENTS, MUNIN_RATES };
+enum munin_kind { MUNIN_ACTIVE, MUNIN_BYTES, MUNIN_EVENTS, MUNIN_RATES,
+    MUNIN_BYTE_RATE };
 
 struct munin_field {
 	const char	*name;
@@ -96,12 +98,16 @@ static const struct munin_graph munin_graphs[] = {
 	  "Connections ended since the usage database was created, by mood.",
 	  NULL, "GAUGE", {
 	    MUNIN_EVENT_FIELDS } },
+	/* Events and bytes differ by orders of magnitude: one axis each. */
 	{ "rates", MUNIN_RATES, 0,
 	  "Magic-Wormhole Transit Rates", "per ${graph_period}",
-	  "How often connections end, by mood, and how fast finished "
-	  "transfers add to the bytes relayed.", "--base 1000 -l 0",
+	  "How often connections end, by mood.", "--base 1000 -l 0",
 	  "DERIVE", {
-	    MUNIN_EVENT_FIELDS,
+	    MUNIN_EVENT_FIELDS } },
+	{ "rates_bytes", MUNIN_BYTE_RATE, 0,
+	  "Magic-Wormhole Transit Byte Rate", "bytes per ${graph_period}",
+	  "How fast finished transfers add to the bytes relayed.",
+	  "--base 1024 -l 0", "DERIVE", {
 	    { "bytes", "Bytes", "Bytes relayed by finished transfers" } } },
 };
 #define MUNIN_NGRAPHS	(sizeof munin_graphs / sizeof munin_graphs[0])
@@ -293,7 +299,15 @@ munin_fill(sqlite3 *db, sqlite3_stmt *st, const struct munin_graph *g,
 	default:
 		break;
 	}
-	/* MUNIN_EVENTS and MUNIN_RATES: rows per mood, rates also bytes. */
+	if (g->kind == MUNIN_BYTE_RATE) {
+		if (munin_db_scalar(db, "SELECT SUM(`total_bytes`) FROM "
+		    "`usage`", NULL, NULL, &sum, err, len) == -1)
+			return (-1);
+		v[0].known = 1;
+		v[0].n = sum.known ? sum.n : 0;
+		return (0);
+	}
+	/* MUNIN_EVENTS and MUNIN_RATES: rows per mood. */
 	sql = g->since_reboot ? "SELECT COUNT(*) FROM `usage` WHERE "
 	    "`started` > ?1 AND `result` = ?2" :
 	    "SELECT COUNT(*) FROM `usage` WHERE `result` = ?2";
@@ -301,13 +315,6 @@ munin_fill(sqlite3 *db, sqlite3_stmt *st, const struct munin_graph *g,
 		if (munin_db_scalar(db, sql, rebooted, munin_moods[i], &v[i],
 		    err, len) == -1)
 			return (-1);
-	if (g->kind == MUNIN_EVENTS)
-		return (0);
-	if (munin_db_scalar(db, "SELECT SUM(`total_bytes`) FROM `usage`",
-	    NULL, NULL, &sum, err, len) == -1)
-		return (-1);
-	v[MUNIN_NMOODS].known = 1;
-	v[MUNIN_NMOODS].n = sum.known ? sum.n : 0;
 	return (0);
 }
 

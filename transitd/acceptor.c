@@ -15,38 +15,58 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "admit.h"
 #include "conn.h"
 #include "connset.h"
 #include "listen.h"
 #include "log.h"
 #include "service.h"
+#include "stats.h"
 #include "tcpconn.h"
 #include "wsconn.h"
 
 #define ACCEPTOR_PAUSE_S	1
 
+/*
+ * Admit a client of transport t from sa, or refuse it at once, before
+ * anything is allocated for it: closed and counted (admit.h).
+ */
+static void
+acceptor_take(struct acceptor *a, int fd, const struct sockaddr *sa,
+    const struct transport *t)
+{
+	struct server	*srv = a->srv;
+	struct conn	*c;
+	uint64_t	 src = 0;
+	int		 cause, probe;
+
+	probe = a->own != NULL && a->own(a->own_arg, sa);
+	if (!probe && (cause = admit_accept(srv->admit, srv->lim, sa,
+	    stats_get(&stats.conns), &src)) != 0) {
+		stats_add(&stats.cause[cause], 1);
+		close(fd);
+		return;
+	}
+	if ((c = connset_accept(srv, fd, t, src)) != NULL)
+		c->probe = probe;
+}
+
 static void
 acceptor_tcp_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct acceptor	*a = arg;
-
 	(void)l;
-	(void)sa;
 	(void)salen;
-	connset_accept(a->srv, fd, &tcpconn_transport);
+	acceptor_take(arg, fd, sa, &tcpconn_transport);
 }
 
 static void
 acceptor_ws_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct acceptor	*a = arg;
-
 	(void)l;
-	(void)sa;
 	(void)salen;
-	connset_accept(a->srv, fd, &wsconn_transport);
+	acceptor_take(arg, fd, sa, &wsconn_transport);
 }
 
 /* Out of descriptors or memory: stop accepting for a second. */
@@ -61,6 +81,8 @@ acceptor_error_cb(struct evconnlistener *l, void *arg)
 	(void)l;
 	if (error == ECONNABORTED || error == EINTR)
 		return;
+	if (error == EMFILE || error == ENFILE)
+		a->starved = time(NULL);
 	if (evtimer_pending(a->resume, NULL))
 		return;
 	pump_pool_flush();	/* spare pipes hold descriptors */
@@ -85,6 +107,45 @@ acceptor_resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * --keepalive: a peer gone without a word is found within about twice
+ * secs (idle secs, then five probes secs/5 apart). 0 keeps the system's.
+ */
+static void
+acceptor_keepalive(int fd, int secs)
+{
+	int	 idle = secs, intvl = secs / 5 > 0 ? secs / 5 : 1, cnt = 5;
+
+	if (secs <= 0)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof idle) == -1 || setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+	    &intvl, sizeof intvl) == -1 || setsockopt(fd, IPPROTO_TCP,
+	    TCP_KEEPCNT, &cnt, sizeof cnt) == -1)
+		log_msg("cannot set --keepalive=%d: %s", secs, strerror(errno));
+}
+
+/* Keep where a client on this host reaches listener fd (for /health). */
+static void
+acceptor_local(struct acceptor *a, int fd)
+{
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)&a->local;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&a->local;
+
+	a->locallen = sizeof a->local;
+	if (getsockname(fd, (struct sockaddr *)&a->local, &a->locallen) ==
+	    -1) {
+		a->local.ss_family = 0;
+		return;
+	}
+	if (a->local.ss_family == AF_INET && s4->sin_addr.s_addr ==
+	    htonl(INADDR_ANY))
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (a->local.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+		s6->sin6_addr = in6addr_loopback;
+}
+
+/*
  * Accept on listening socket fd, at addr and port, for TCP or
  * (websocket) WebSocket clients, whose public URL is url (NULL:
  * ws://localhost:PORT/). Returns 0, or -1 after saying why.
@@ -99,10 +160,13 @@ acceptor_add(struct acceptor *a, int fd, int websocket, const char *addr,
 
 	/*
 	 * Keepalive finds dead peers; no Nagle delay on relayed bytes.
-	 * Accepted sockets inherit both, saving two calls per connection.
+	 * Accepted sockets inherit both, saving calls per connection.
 	 */
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	acceptor_keepalive(fd, a->srv->lim->keepalive);
+	if (!websocket && a->local.ss_family == 0)
+		acceptor_local(a, fd);
 	l = evconnlistener_new(a->srv->base, websocket ? acceptor_ws_cb :
 	    acceptor_tcp_cb, a, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (l == NULL) {

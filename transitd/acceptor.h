@@ -7,7 +7,10 @@
 #ifndef TRANSITD_ACCEPTOR_H
 #define TRANSITD_ACCEPTOR_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
+#include <time.h>
 
 #include "opts.h"
 #include "sdproto.h"
@@ -30,6 +33,14 @@ struct acceptor {
 		int		 port;
 		char		 addr[64];
 	}			 passed[SDPROTO_FDS_MAX];
+	/* The first plain TCP listener, as a client on this host reaches
+	   it (/health pairs through it); its family 0 when there is none. */
+	struct sockaddr_storage	 local;
+	socklen_t		 locallen;
+	time_t			 starved;	/* last out of descriptors */
+	/* Whether an accepted client is one of our own (/health's). */
+	int			(*own)(void *, const struct sockaddr *);
+	void			*own_arg;
 };
 
 /*

@@ -56,7 +56,7 @@ conn_wants_read(struct conn *c)
 		/* Its peer gone, its close is on the way: keep as is. */
 		if (c->peer == NULL)
 			return (c->reading);
-		if (c->peer->out.len > 0)
+		if (c->peer->out.len > 0 || c->paused)
 			return (0);
 		break;
 	case LIFE_LINGER:
@@ -126,6 +126,8 @@ conn_kill(struct conn *c)
 		event_del(c->wev);
 	if (c->timer != NULL)
 		event_del(c->timer);
+	if (srv->pacer != NULL)
+		srv->pacer->end(c);
 	c->reading = c->writing = 0;
 	if (c->queued) {
 		TAILQ_REMOVE(&srv->movers, c, mentry);
@@ -143,20 +145,26 @@ conn_kill(struct conn *c)
 	event_active(srv->reaper, EV_READ, 0);
 }
 
+/* An open conn's timer is its deadlines' (pacer); then flush, linger. */
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)fd;
 	(void)what;
-	conn_event(arg, LIFE_EV_TIMER);
+	if (conn_open(c) && c->srv->pacer != NULL)
+		c->srv->pacer->timer(c);
+	else
+		conn_event(c, LIFE_EV_TIMER);
 }
 
 int
-conn_timer(struct conn *c, int secs)
+conn_timer(struct conn *c, long ms)
 {
-	struct timeval	 tv = { secs, 0 };
+	struct timeval	 tv = { ms / 1000, ms % 1000 * 1000 };
 
-	if (secs == 0)
+	if (ms == 0)
 		return (c->timer != NULL ? evtimer_del(c->timer) : 0);
 	if (c->timer == NULL &&
 	    (c->timer = evtimer_new(c->srv->base, conn_timer_cb, c)) == NULL)
@@ -185,12 +193,15 @@ conn_event(struct conn *c, enum life_ev ev)
 	struct relay_act	 act[RELAY_ACT_MAX];
 	size_t			 i, nact = 0;
 	unsigned		 a;
+	enum life_phase		 old = c->life.phase;
 
 	/* A closing plain client's FIN may be here: then no linger. */
 	if (ev == LIFE_EV_FLUSHED && c->life.phase == LIFE_CLOSING &&
 	    c->t->linger_read == NULL)
 		conn_read_away(c);
 	a = life_step(&c->life, ev, conn_in(c));
+	if (c->life.phase != old && c->srv->pacer != NULL)
+		c->srv->pacer->phase(c, old);
 	if (a & LIFE_RECORD) {
 		if (c->failed)
 			relay_fail(&c->srv->relay, &c->rc, record_now(), act,
@@ -211,8 +222,8 @@ conn_event(struct conn *c, enum life_ev ev)
 	if (a & LIFE_KILL)
 		conn_kill(c);
 	else if (((a & LIFE_SHUT) && shutdown(c->fd, SHUT_WR) == -1) ||
-	    ((a & LIFE_FLUSH_TIMER) && conn_timer(c, CONN_FLUSH_S) == -1) ||
-	    ((a & LIFE_LINGER_TIMER) && conn_timer(c, CONN_LINGER_S) == -1))
+	    ((a & LIFE_FLUSH_TIMER) && conn_timer(c, CONN_FLUSH_S * 1000) == -1) ||
+	    ((a & LIFE_LINGER_TIMER) && conn_timer(c, CONN_LINGER_S * 1000) == -1))
 		conn_fail(c);
 	/* The partner's close and the record, after c's own changes. */
 	for (i = 0; i < nact; i++)
@@ -301,23 +312,8 @@ conn_relay_act(struct server *srv, const struct relay_act *a)
 		if (a->toobig)
 			c->bye = CONN_BYE_TOOBIG;
 		conn_event(c, LIFE_EV_CLOSE);
-	} else if (a->type == RELAY_RECORD)
+	} else if (a->type == RELAY_RECORD && !c->probe)
 		srv->record(srv, &a->rec);
-}
-
-size_t
-conn_recv(struct conn *c, void *buf, size_t len)
-{
-	ssize_t	 n;
-
-	n = recv(c->fd, buf, len, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return (0);
-	if (n == 0)
-		conn_eof(c);
-	else if (n == -1)
-		conn_fail(c);
-	return (n > 0 ? (size_t)n : 0);
 }
 
 /*
@@ -384,5 +380,7 @@ conn_detach(struct conn *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	c->rev = c->wev = c->timer = NULL;
+	if (c->srv->pacer != NULL)
+		c->srv->pacer->detach(c);
 }
 

@@ -14,11 +14,15 @@
 
 #include "life.h"
 #include "pump.h"
+#include "pacer.h"
 #include "relay.h"
 #include "transport.h"
 
+struct admit;
 struct event;
 struct event_base;
+struct limits;
+struct pace_state;
 struct usage_rec;
 struct server;
 struct conn;
@@ -45,6 +49,9 @@ struct server {
 	void			*owner;		/* of the hooks */
 	uint64_t		 event_errors;	/* connections ended by a
 						   failed event_add */
+	const struct limits	*lim;		/* every loop's the same */
+	const struct conn_pacer	*pacer;		/* NULL: none */
+	struct admit		*admit;		/* sources, or NULL */
 };
 
 struct conn {
@@ -62,12 +69,19 @@ struct conn {
 	const char		*pend;		/* reply not yet written */
 	size_t			 pendlen;
 	int			 bye;		/* goodbye code, CONN_BYE_* */
+	uint64_t		 src;		/* its source (admit.h), 0 */
+	struct pace_state	*pace;		/* rate state, once used */
+	uint32_t		 since;		/* its phase began (pace.h) */
+	uint32_t		 active;	/* it last relayed a byte */
 	unsigned		 reading:1;	/* rev added */
 	unsigned		 writing:1;	/* wev added */
 	unsigned		 eof:1;		/* the client's FIN was read */
 	unsigned		 failed:1;	/* broke its transport's rules */
 	unsigned		 moved:1;	/* its pair reported moving */
 	unsigned		 queued:1;	/* on srv->movers */
+	unsigned		 paused:1;	/* a rate holds its reads */
+	unsigned		 probe:1;	/* /health's own: no record */
+	unsigned		 waits:1;	/* one of its source's waiters */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 mentry;	/* on srv->movers */
 };
@@ -88,15 +102,13 @@ int	conn_open(struct conn *);
 void	conn_update(struct conn *);
 /* Write what c is owed. Returns 0, or -1 when c is no longer open. */
 int	conn_flush(struct conn *);
-/* Read from c's client: the count, or 0 (nothing yet, or c ended). */
-size_t	conn_recv(struct conn *, void *, size_t);
 /* c's client sent its FIN. */
 void	conn_eof(struct conn *);
 /* c's socket or transport failed: end it now. */
 void	conn_fail(struct conn *);
 /* c's client ended its transport, or broke it (failed): close c. */
 void	conn_quit(struct conn *, int failed, int bye);
-/* Arm c's timer (secs), or disarm it (0). Returns 0, or -1. */
-int	conn_timer(struct conn *, int secs);
+/* Arm c's timer (ms), or disarm it (0). Returns 0, or -1. */
+int	conn_timer(struct conn *, long ms);
 
 #endif

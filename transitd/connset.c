@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "conn.h"
 #include "connset.h"
 #include "db.h"
 #include "log.h"
+#include "pace.h"
 #include "record.h"
+#include "stats.h"
 
 void
 connset_init(struct server *srv)
@@ -106,8 +109,9 @@ connset_current(struct server *srv, struct db_current *cur)
 			cur->incomplete_bytes += c->rc.bytes;
 }
 
-int
-connset_accept(struct server *srv, int fd, const struct transport *t)
+struct conn *
+connset_accept(struct server *srv, int fd, const struct transport *t,
+    uint64_t src)
 {
 	struct conn	*c;
 
@@ -123,8 +127,13 @@ connset_accept(struct server *srv, int fd, const struct transport *t)
 		goto fail;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
+	stats_add(&stats.conns, 1);
+	stats_add(&stats.accepted, 1);
+	c->src = src;
+	c->since = pace_now();
+	pace_arm(c);		/* --handshake-timeout */
 	conn_update(c);
-	return (0);
+	return (c);
 
 fail:
 	log_msg("cannot take a connection: out of memory");
@@ -134,8 +143,9 @@ fail:
 			t->destroy(c);
 		free(c);
 	}
+	admit_release(srv->admit, src, 0);
 	close(fd);
-	return (-1);
+	return (NULL);
 }
 
 void
@@ -182,6 +192,9 @@ connset_adopt_pair(struct server *srv, struct conn *c)
 		conn_fail(c);
 		return;
 	}
+	/* Its timers were home's: armed again here. */
+	pace_arm(c);
+	pace_arm(p);
 	conn_update(c);
 	conn_update(p);
 }

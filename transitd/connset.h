@@ -18,7 +18,8 @@ void	connset_init(struct server *);
  * Take a freshly accepted socket of transport t. Closes it and returns
  * -1 on failure.
  */
-int	connset_accept(struct server *, int fd, const struct transport *t);
+struct conn *connset_accept(struct server *, int fd, const struct transport *t,
+	    uint64_t src);
 /*
  * Paired c started moving data: report it to srv's moving hook once the
  * callbacks are over (connset_movers, from srv->mover's callback), not

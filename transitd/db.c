@@ -368,6 +368,18 @@ db_record(struct db *db, const struct usage_rec *rec)
 }
 
 void
+db_queue(struct db *db, uint64_t *queued, uint64_t *dropped)
+{
+	*queued = *dropped = 0;
+	if (db == NULL)
+		return;
+	pthread_mutex_lock(&db->lock);
+	*queued = db->nqueue;
+	*dropped = db->dropped;
+	pthread_mutex_unlock(&db->lock);
+}
+
+void
 db_current(struct db *db, const struct db_current *cur)
 {
 	pthread_mutex_lock(&db->lock);

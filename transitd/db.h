@@ -38,6 +38,8 @@ struct db	*db_open(const char *path, int64_t rebooted, char *err,
 		     size_t errlen);
 /* Queue a usage row (already blurred); never blocks on the database. */
 void		 db_record(struct db *, const struct usage_rec *);
+/* Records waiting to be written (NULL db: none), and records lost. */
+void		 db_queue(struct db *, uint64_t *queued, uint64_t *dropped);
 /* Queue the current row, replacing one not yet written; never blocks. */
 void		 db_current(struct db *, const struct db_current *);
 /*

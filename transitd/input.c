@@ -3,12 +3,15 @@
  * pairing, the relay core's input (its handshake); after, bytes for
  * its peer, counted and queued there.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <string.h>
 
 #include "conn.h"
 #include "input.h"
 #include "log.h"
+#include "pace.h"
 #include "record.h"
 
 /* Carry out the relay core's actions. */
@@ -57,8 +60,12 @@ input_after(struct conn *c, struct relay_act *act, size_t nact, double now)
 {
 	struct server	*srv = c->srv;
 
-	if (c->rc.state == RELAY_WAIT_PARTNER)
+	if (c->rc.state == RELAY_WAIT_PARTNER) {
 		conn_event(c, LIFE_EV_WAITING);
+		/* Against token squatting (--max-waiting-per-ip). */
+		if (pace_waiting(c) == -1)
+			pace_end(c, CAUSE_WAITING_PER_IP);
+	}
 	input_run(srv, act, nact);
 	while (relay_spares(&srv->relay, now, act, &nact))
 		input_run(srv, act, nact);
@@ -70,14 +77,14 @@ input_forward(struct conn *c, const void *buf, size_t len)
 {
 	struct conn	*p = c->peer;
 
-	c->rc.bytes += len;
 	if (p->t->send(p, buf, len) == -1) {
 		log_msg("connection %llu: cannot queue %zu bytes: %s",
 		    (unsigned long long)c->rc.id, len, strerror(errno));
 		conn_fail(c);
 		return;
 	}
-	conn_flush(p);
+	if (pace_count(c, len) == 0)
+		conn_flush(p);
 }
 
 void
@@ -95,6 +102,15 @@ input_deliver(struct conn *c, const void *buf, size_t len)
 	}
 	if (!conn_open(c) || len == 0)
 		return;
+	/* A source over its budget gets the line clients take as failure. */
+	if (c->rc.state == RELAY_WAIT_LINE && pace_over_budget(c)) {
+		c->failed = 1;
+		if (c->t->reply(c, "bad handshake\n") == -1)
+			conn_fail(c);
+		else
+			pace_end(c, CAUSE_BUDGET);
+		return;
+	}
 	now = record_now();
 	used = relay_input(&srv->relay, &c->rc, buf, len, now, act, &nact);
 	input_after(c, act, nact, now);
@@ -114,4 +130,19 @@ input_message_end(struct conn *c)
 		return;
 	relay_message_end(&c->srv->relay, &c->rc, now, act, &nact);
 	input_after(c, act, nact, now);
+}
+
+size_t
+input_recv(struct conn *c, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	n = recv(c->fd, buf, len, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (0);
+	if (n == 0)
+		conn_eof(c);
+	else if (n == -1)
+		conn_fail(c);
+	return (n > 0 ? (size_t)n : 0);
 }

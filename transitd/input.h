@@ -14,4 +14,7 @@ void	input_deliver(struct conn *, const void *, size_t);
 /* A message of c's client ended (the WebSocket handshake rule). */
 void	input_message_end(struct conn *);
 
+/* Read from c's client: the count, or 0 (nothing yet, or c ended). */
+size_t	input_recv(struct conn *, void *, size_t);
+
 #endif

@@ -74,6 +74,7 @@ life_step_open(struct life *l, enum life_ev ev, unsigned in)
 	case LIFE_EV_CLOSE:
 		return (life_close(l));
 	case LIFE_EV_QUIT:
+	case LIFE_EV_EXPIRE:
 		return (LIFE_RECORD | life_close(l));
 	case LIFE_EV_DRAIN:
 		/* Pairs finish; the others end, as the reference ends them. */

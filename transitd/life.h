@@ -17,6 +17,8 @@
  *   HANDSHAKE,  DRAIN            CLOSING    RECORD, then as CLOSE (a
  *    WAITING                                transport with a goodbye)
  *                                CLOSED     RECORD UNPAIR KILL (without)
+ *   open        EXPIRE           CLOSING    RECORD, then as CLOSE (a
+ *                                           deadline or limit ends it)
  *   HANDSHAKE   TIMER            HANDSHAKE  TIMEOUT (the transport's)
  *   CLOSING     PROGRESS         CLOSING    FLUSH_TIMER
  *   CLOSING     FLUSHED          CLOSED     KILL (the client's FIN is here)
@@ -54,6 +56,9 @@ enum life_ev {
 	LIFE_EV_PROGRESS,	/* closing: some owed bytes were written */
 	LIFE_EV_FLUSHED,	/* closing: every owed byte was written */
 	LIFE_EV_BYE,		/* lingering: the client's goodbye came */
+	LIFE_EV_EXPIRE,		/* a deadline or limit of the relay's ends
+				   it (--idle-timeout, ...), recorded as
+				   it stands */
 	LIFE_EV_MAX
 };
 

@@ -12,6 +12,7 @@
 #include "service.h"
 
 struct pool;
+struct status;
 
 #define SERVER_CURRENT_S	300	/* current row; Munin calls it stale after */
 #define SERVER_DB_FLUSH_S	10	/* at exit, retry a refusing database */
@@ -32,6 +33,8 @@ struct server_loop {
 	struct service		 svc;
 	struct acceptor		 acc;
 	struct pool		*pool;		/* --threads > 1 */
+	int			 threads;	/* in all, home's too */
+	struct status		*http;		/* --status, or NULL */
 	struct event		*sigint, *sigterm, *sighup;
 	struct event		*current;	/* rewrite the current row */
 	struct event		*status;	/* STATUS= to the manager */

@@ -17,7 +17,22 @@ enum {
 	OPT_USAGE_DB,
 	OPT_LOG_FILE,
 	OPT_DRAIN_TIMEOUT,
-	OPT_THREADS
+	OPT_THREADS,
+	OPT_HANDSHAKE_TIMEOUT,
+	OPT_KEEPALIVE,
+	OPT_LONELY_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_SESSION_TIME,
+	OPT_MAX_SESSION_BYTES,
+	OPT_PER_SESSION_RATE,
+	OPT_GLOBAL_RATE,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_PER_IP,
+	OPT_MAX_WAITING_PER_IP,
+	OPT_IPV6_PREFIX,
+	OPT_TRUSTED_NET,
+	OPT_DAILY_BYTES_PER_IP,
+	OPT_STATUS
 };
 
 /* Longest value, and longest endpoint in a list, of a variable. */
@@ -33,6 +48,28 @@ static const struct option opts_long[] = {
 	{ "log-file",		required_argument,	NULL, OPT_LOG_FILE },
 	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
 	{ "threads",		required_argument,	NULL, OPT_THREADS },
+	{ "handshake-timeout",	required_argument,	NULL,
+	    OPT_HANDSHAKE_TIMEOUT },
+	{ "keepalive",		required_argument,	NULL, OPT_KEEPALIVE },
+	{ "lonely-timeout",	required_argument,	NULL, OPT_LONELY_TIMEOUT },
+	{ "idle-timeout",	required_argument,	NULL, OPT_IDLE_TIMEOUT },
+	{ "max-session-time",	required_argument,	NULL,
+	    OPT_MAX_SESSION_TIME },
+	{ "max-session-bytes",	required_argument,	NULL,
+	    OPT_MAX_SESSION_BYTES },
+	{ "per-session-rate",	required_argument,	NULL,
+	    OPT_PER_SESSION_RATE },
+	{ "global-rate",	required_argument,	NULL, OPT_GLOBAL_RATE },
+	{ "max-connections",	required_argument,	NULL,
+	    OPT_MAX_CONNECTIONS },
+	{ "max-per-ip",		required_argument,	NULL, OPT_MAX_PER_IP },
+	{ "max-waiting-per-ip",	required_argument,	NULL,
+	    OPT_MAX_WAITING_PER_IP },
+	{ "ipv6-prefix",	required_argument,	NULL, OPT_IPV6_PREFIX },
+	{ "trusted-net",	required_argument,	NULL, OPT_TRUSTED_NET },
+	{ "daily-bytes-per-ip",	required_argument,	NULL,
+	    OPT_DAILY_BYTES_PER_IP },
+	{ "status",		required_argument,	NULL, OPT_STATUS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -53,6 +90,21 @@ static const struct {
 	{ 'u',			"TRANSITD_WEBSOCKET_URL",	0 },
 	{ OPT_DRAIN_TIMEOUT,	"TRANSITD_DRAIN_TIMEOUT",	0 },
 	{ OPT_THREADS,		"TRANSITD_THREADS",		0 },
+	{ OPT_HANDSHAKE_TIMEOUT, "TRANSITD_HANDSHAKE_TIMEOUT",	0 },
+	{ OPT_KEEPALIVE,	"TRANSITD_KEEPALIVE",		0 },
+	{ OPT_LONELY_TIMEOUT,	"TRANSITD_LONELY_TIMEOUT",	0 },
+	{ OPT_IDLE_TIMEOUT,	"TRANSITD_IDLE_TIMEOUT",	0 },
+	{ OPT_MAX_SESSION_TIME,	"TRANSITD_MAX_SESSION_TIME",	0 },
+	{ OPT_MAX_SESSION_BYTES, "TRANSITD_MAX_SESSION_BYTES",	0 },
+	{ OPT_PER_SESSION_RATE,	"TRANSITD_PER_SESSION_RATE",	0 },
+	{ OPT_GLOBAL_RATE,	"TRANSITD_GLOBAL_RATE",		0 },
+	{ OPT_MAX_CONNECTIONS,	"TRANSITD_MAX_CONNECTIONS",	0 },
+	{ OPT_MAX_PER_IP,	"TRANSITD_MAX_PER_IP",		0 },
+	{ OPT_MAX_WAITING_PER_IP, "TRANSITD_MAX_WAITING_PER_IP", 0 },
+	{ OPT_IPV6_PREFIX,	"TRANSITD_IPV6_PREFIX",		0 },
+	{ OPT_TRUSTED_NET,	"TRANSITD_TRUSTED_NET",		1 },
+	{ OPT_DAILY_BYTES_PER_IP, "TRANSITD_DAILY_BYTES_PER_IP", 0 },
+	{ OPT_STATUS,		"TRANSITD_STATUS",		0 },
 };
 #define OPTS_NENV	(sizeof opts_env / sizeof opts_env[0])
 
@@ -175,6 +227,10 @@ opts_set(struct opts *o, int ch, const char *label, const char *s,
 		}
 		o->threads = v;
 		return (0);
+	case OPT_STATUS:
+		o->nstatus = 0;		/* the last one counts */
+		return (opts_endpoint(label, s, &o->status, &o->nstatus, err,
+		    errlen));
 	case OPT_USAGE_DB:
 	case OPT_LOG_FILE:
 		if (*s == '\0') {
@@ -187,7 +243,7 @@ opts_set(struct opts *o, int ch, const char *label, const char *s,
 			o->log_file = s;
 		return (0);
 	}
-	return (0);
+	return (limits_set(&o->lim, opts_name(ch), label, s, err, errlen));
 }
 
 /* The value of variable name in envp, or NULL. */
@@ -264,6 +320,7 @@ opts_parse_env(int argc, char **argv, char *const *envp, struct opts *o,
 	memset(seen, 0, sizeof seen);
 	o->log_fd = -1;
 	o->drain_timeout = OPTS_DRAIN_DEFAULT;
+	limits_init(&o->lim);
 	optind = 0;	/* GNU: start over, so this may be called again */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":p:w:u:hV", opts_long,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "endpoint.h"
+#include "limits.h"
 
 #define OPTS_PORTS_MAX	16
 /* Seconds live pairs may go on after SIGTERM (--drain-timeout). */
@@ -28,6 +29,9 @@ struct opts {
 	int		 threads;		/* 0: one per core */
 	unsigned long	 blur_usage;		/* 0: none */
 	const char	*usage_db;		/* NULL: none */
+	struct limits	 lim;			/* protections */
+	struct endpoint	 status;		/* --status */
+	size_t		 nstatus;		/* 0 or 1 */
 	int		 help;
 	int		 version;
 };

@@ -201,6 +201,10 @@ pool_start(struct pool *p, int nthreads)
 
 	for (i = 0; i < nthreads - 1; i++) {
 		p->nworkers++;
+		/* Every loop keeps the same limits and sources. */
+		p->workers[i].srv.lim = p->home->lim;
+		p->workers[i].srv.admit = p->home->admit;
+		p->workers[i].srv.pacer = p->home->pacer;
 		if (worker_start(&p->workers[i], &p->mail, i + 1) == -1) {
 			log_msg("cannot start %d threads: %s", nthreads,
 			    strerror(errno));

@@ -257,14 +257,23 @@ pump_unsplice(struct pump *p)
 ssize_t
 pump_fill(struct pump *p, int src)
 {
+	return (pump_fill_max(p, src, PUMP_MAX));
+}
+
+ssize_t
+pump_fill_max(struct pump *p, int src, size_t max)
+{
 	ssize_t	 n;
+	size_t	 room;
 
 	pump_ready(p);
 	if (p->pipe[0] != -1) {
-		n = splice(src, NULL, p->pipe[1], NULL, p->pipesz - p->len,
+		room = p->pipesz - p->len;
+		n = splice(src, NULL, p->pipe[1], NULL, room < max ? room : max,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == -1 && errno == EINVAL)
-			return (pump_unsplice(p) == 0 ? pump_fill(p, src) : -1);
+			return (pump_unsplice(p) == 0 ?
+			    pump_fill_max(p, src, max) : -1);
 	} else {
 		if (p->len >= p->max) {
 			errno = EAGAIN;
@@ -272,7 +281,8 @@ pump_fill(struct pump *p, int src)
 		}
 		if (pump_room(p, p->max) == -1)
 			return (-1);
-		n = read(src, p->buf + p->len, p->max - p->len);
+		room = p->max - p->len;
+		n = read(src, p->buf + p->len, room < max ? room : max);
 	}
 	if (n > 0)
 		p->len += n;

@@ -35,6 +35,8 @@ void	pump_free(struct pump *);
  * count, 0 at end of file, or -1 with errno (EAGAIN: nothing to read).
  */
 ssize_t	pump_fill(struct pump *, int src);
+/* The same, moving at most max bytes (a rate's share). */
+ssize_t	pump_fill_max(struct pump *, int src, size_t max);
 /* Queue len bytes from memory. Returns 0, or -1 if they do not fit. */
 int	pump_put(struct pump *, const void *, size_t);
 /* Write pending bytes to dst. Returns the count, or -1 with errno. */

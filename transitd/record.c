@@ -13,6 +13,8 @@ record_write(struct recorder *r, const struct usage_rec *in)
 {
 	struct usage_rec	 rec = *in;
 
+	if (r->seen != NULL)
+		r->seen(in);
 	usage_blur(&rec, r->blur);
 	if (r->log != NULL)
 		logjson_write(r->log, &rec);

@@ -15,6 +15,8 @@ struct recorder {
 	struct logjson	*log;		/* NULL: no JSON lines */
 	struct db	*db;		/* NULL: no database */
 	unsigned long	 blur;		/* --blur-usage, 0: none */
+	/* Sees every record before its blur (watch.h), or NULL. */
+	void		(*seen)(const struct usage_rec *);
 };
 
 void	record_write(struct recorder *, const struct usage_rec *);

@@ -18,14 +18,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "connset.h"
 #include "control.h"
 #include "db.h"
 #include "log.h"
 #include "logjson.h"
 #include "loop.h"
+#include "pace.h"
 #include "pool.h"
 #include "server.h"
+#include "status.h"
+#include "watch.h"
 
 /* Home's records: to the JSON log and the database. */
 static void
@@ -202,11 +206,14 @@ server_start(struct server_loop *sl, const struct opts *o)
 	sl->rebooted = (int64_t)record_now();
 	if (o->usage_db != NULL && server_db_init(sl, o->usage_db) == -1)
 		return (-1);
-	threads = o->threads > 0 ? o->threads : pool_default_threads();
+	threads = sl->threads = o->threads > 0 ? o->threads :
+	    pool_default_threads();
 	if (threads > 1 && (sl->pool = pool_new(&sl->srv, &sl->rec, threads,
 	    control_answered, sl)) == NULL)
 		return (-1);
-	if (acceptor_listen(&sl->acc, &sl->srv, o) == -1)
+	if (acceptor_listen(&sl->acc, &sl->srv, o) == -1 ||
+	    watch_start(sl->srv.base, sl->srv.admit) == -1 ||
+	    (o->nstatus > 0 && (sl->http = status_start(sl)) == NULL))
 		return (-1);
 	server_ready(sl);
 	return (0);
@@ -225,11 +232,16 @@ server_end(struct server_loop *sl, int served)
 {
 	struct server	*srv = &sl->srv;
 
+	status_free(sl->http);
+	sl->http = NULL;
 	acceptor_stop(&sl->acc);
 	pool_free(sl->pool);
 	sl->pool = NULL;
 	connset_end_all(srv);
 	connset_reap(srv);
+	watch_stop();
+	admit_free(srv->admit);
+	srv->admit = NULL;
 	pump_pool_flush();
 	if (served)
 		control_current(sl);
@@ -277,7 +289,18 @@ server_run(const struct opts *o)
 	sl->svc.fd = -1;
 	connset_init(&sl->srv);
 	sl->srv.record = server_record;
+	sl->srv.lim = &o->lim;
+	sl->srv.pacer = &pace_pacer;
+	pace_global_init(&o->lim);
 	sl->rec.blur = o->blur_usage;
+	sl->rec.seen = watch_record;
+	if ((sl->srv.admit = admit_new(&o->lim)) == NULL &&
+	    (o->lim.max_per_ip > 0 || o->lim.max_waiting_per_ip > 0 ||
+	    o->lim.daily_bytes_per_ip > 0)) {
+		log_msg("out of memory");
+		free(sl);
+		return (1);
+	}
 	if (server_start(sl, o) == 0) {
 		if (event_base_dispatch(sl->srv.base) == -1)
 			log_msg("event loop failed");

@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "connset.h"
 #include "input.h"
+#include "pace.h"
 #include "tcpconn.h"
 
 #define TCPCONN_READ_BUF	16384	/* one read before pairing */
@@ -22,7 +23,7 @@ tcpconn_read_unpaired(struct conn *c)
 	char	 buf[TCPCONN_READ_BUF];
 	size_t	 n;
 
-	if ((n = conn_recv(c, buf, sizeof buf)) == 0)
+	if ((n = input_recv(c, buf, sizeof buf)) == 0)
 		return;
 	input_deliver(c, buf, n);
 	conn_update(c);
@@ -38,11 +39,15 @@ tcpconn_read_copy(struct conn *c)
 	char	 buf[PUMP_BUF];
 	size_t	 max = c->peer->t->send_max, n;
 
-	if (c->peer->out.len > 0) {
+	if (max > sizeof buf)
+		max = sizeof buf;
+	if (c->peer->out.len > 0 || (max = pace_reserve(c, max)) == 0) {
 		conn_update(c);
 		return;
 	}
-	if ((n = conn_recv(c, buf, max < sizeof buf ? max : sizeof buf)) == 0)
+	n = input_recv(c, buf, max);
+	pace_refund(c, max - n);
+	if (n == 0)
 		return;
 	input_deliver(c, buf, n);
 	if (conn_open(c))
@@ -55,10 +60,14 @@ tcpconn_read_paired(struct conn *c)
 {
 	struct conn	*p = c->peer;
 	ssize_t		 n;
+	size_t		 max;
 	int		 i;
 
 	for (i = 0; i < TCPCONN_LOOPS && p->out.len == 0; i++) {
-		n = pump_fill(&p->out, c->fd);
+		if ((max = pace_reserve(c, PUMP_MAX)) == 0)
+			break;	/* paused, or ended */
+		n = pump_fill_max(&p->out, c->fd, max);
+		pace_refund(c, n > 0 ? max - (size_t)n : max);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -71,10 +80,12 @@ tcpconn_read_paired(struct conn *c)
 			conn_fail(c);
 			return;
 		}
-		c->rc.bytes += n;
-		if (conn_flush(p) == -1 || c->peer != p)
+		if (conn_flush(p) == -1 || c->peer != p ||
+		    pace_count(c, (size_t)n) == -1)
 			return;
 	}
+	if (!conn_open(c))
+		return;
 	conn_update(c);
 	/*
 	 * Once a pair moves data it is said (--threads may move it). Not

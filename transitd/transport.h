@@ -38,6 +38,8 @@ struct transport {
 	int	(*linger_read)(struct conn *, uint8_t *, size_t);
 	/* Some of what c was owed was written (NULL: nothing to do). */
 	void	(*wrote)(struct conn *);
+	/* Whether c is still in its transport's own opening (NULL: no). */
+	int	(*upgrading)(struct conn *);
 	/* c's deadline passed before it had a handshake. */
 	void	(*timeout)(struct conn *);
 	/* Free what init added. */

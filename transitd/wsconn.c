@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "input.h"
 #include "log.h"
+#include "pace.h"
 #include "ws.h"
 #include "wsconn.h"
 #include "wshttp.h"
@@ -46,8 +47,14 @@ wsconn_init(struct conn *c)
 	c->tp = ws;
 	c->rc.ws = 1;		/* the relay's rules for WebSocket lines */
 	pump_init_buf(&c->out, PUMP_BUF + WSCONN_RESERVE);
-	/* The client has a while to complete its Upgrade request. */
-	return (conn_timer(c, WSCONN_UPGRADE_S));
+	return (0);
+}
+
+/* The client has a while to complete its Upgrade request (pace.h). */
+static int
+wsconn_upgrading(struct conn *c)
+{
+	return (((struct wsconn *)c->tp)->http != NULL);
 }
 
 static void
@@ -251,7 +258,7 @@ wsconn_upgraded(struct conn *c)
 	}
 	free(ws->http);
 	ws->http = NULL;
-	(void)conn_timer(c, 0);
+	pace_arm(c);	/* its handshake's deadline, now without the Upgrade's */
 	if (pump_put(&c->out, resp, len) == -1) {
 		conn_fail(c);
 		return (-1);
@@ -264,16 +271,19 @@ wsconn_read(struct conn *c)
 {
 	struct wsconn	*ws = c->tp;
 	uint8_t		 buf[WSCONN_READ];
-	size_t		 off = 0, n;
-	int		 rv;
+	size_t		 off = 0, n, max = sizeof buf;
+	int		 rv, paired = c->life.phase == LIFE_RELAYING;
 
 	/* Paired, the peer must have room for what one read brings. */
-	if (c->life.phase == LIFE_RELAYING &&
-	    (c->peer == NULL || c->peer->out.len > 0)) {
+	if (paired && (c->peer == NULL || c->peer->out.len > 0 ||
+	    (max = pace_reserve(c, max)) == 0)) {
 		conn_update(c);
 		return;
 	}
-	if ((n = conn_recv(c, buf, sizeof buf)) == 0)
+	n = input_recv(c, buf, max);
+	if (paired)
+		pace_refund(c, max - n);
+	if (n == 0)
 		return;
 	if (ws->http != NULL) {
 		rv = wshttp_parse(ws->http, (char *)buf, n);
@@ -307,5 +317,6 @@ const struct transport wsconn_transport = {
 	.linger_read = wsconn_linger_read,
 	.wrote = wsconn_wrote,
 	.timeout = wsconn_timeout,
+	.upgrading = wsconn_upgrading,
 	.destroy = wsconn_destroy,
 };

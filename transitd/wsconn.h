@@ -8,7 +8,6 @@
 
 #include "conn.h"
 
-#define WSCONN_UPGRADE_S	10	/* to complete the Upgrade request */
 #define WSCONN_RESERVE		512	/* out room kept for control frames */
 
 extern const struct transport	wsconn_transport;

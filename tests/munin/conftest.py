@@ -40,7 +40,7 @@ SCHEMAS = [
     os.path.join(HERE, "..", "..", "db", "usage-v1.sql"),
 ]
 GRAPHS = ["active", "bytes", "bytes_alltime", "events", "events_alltime",
-          "rates"]
+          "rates", "rates_bytes"]
 PREFIX = "wormhole_transit_"
 RUN_TIMEOUT = 30.0      # every munin-run, munin-node-configure, plugin run
 MUNIN_RUN = shutil.which("munin-run", path=os.environ.get("PATH", "") +

@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "connset.h"
 #include "input.h"
+#include "limits.h"
 #include "logjson.h"
 #include "db.h"
 
@@ -64,7 +65,7 @@ fake_read(struct conn *c)
 	char	 buf[4096];
 	size_t	 n;
 
-	if ((n = conn_recv(c, buf, sizeof buf)) == 0)
+	if ((n = input_recv(c, buf, sizeof buf)) == 0)
 		return;
 	input_deliver(c, buf, n);
 	conn_update(c);
@@ -108,6 +109,7 @@ static const struct transport fake_bye = {
 };
 
 static struct server	 srv;
+static struct limits	 lim;
 
 static void
 record(struct server *s, const struct usage_rec *r)
@@ -135,6 +137,8 @@ setup(void **state)
 	memset(&srv, 0, sizeof srv);
 	connset_init(&srv);
 	srv.record = record;
+	limits_init(&lim);
+	srv.lim = &lim;
 	if ((srv.base = event_base_new()) == NULL ||
 	    (srv.reaper = event_new(srv.base, -1, 0, reap_cb, &srv)) == NULL)
 		return (-1);
@@ -162,7 +166,7 @@ client(const struct transport *t)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	assert_int_equal(connset_accept(&srv, sv[1], t), 0);
+	assert_non_null(connset_accept(&srv, sv[1], t, 0));
 	return (sv[0]);
 }
 
