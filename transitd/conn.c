@@ -94,10 +94,7 @@ conn_update(struct conn *c)
 	conn_fail(c);
 }
 
-/*
- * Read away, without waiting, a little of what c's client has sent, up
- * to its FIN if that is here (c->eof).
- */
+/* Read away, without waiting, some of what c's client sent, to its FIN. */
 static void
 conn_read_away(struct conn *c)
 {
@@ -111,9 +108,8 @@ conn_read_away(struct conn *c)
 }
 
 /*
- * Close c now and queue it for the reaper. Input left unread would make
- * the close reset the connection, and a reset can destroy bytes the
- * client has not read yet: what has arrived is read away first.
+ * Close c now and queue it for the reaper. Unread input would make the
+ * close a reset, which can destroy bytes the client has not read yet.
  */
 static void
 conn_kill(struct conn *c)
@@ -164,8 +160,12 @@ conn_timer(struct conn *c, long ms)
 {
 	struct timeval	 tv = { ms / 1000, ms % 1000 * 1000 };
 
-	if (ms == 0)
-		return (c->timer != NULL ? evtimer_del(c->timer) : 0);
+	if (ms == 0) {
+		if (c->timer != NULL)	/* most conns never need it again */
+			event_free(c->timer);
+		c->timer = NULL;
+		return (0);
+	}
 	if (c->timer == NULL &&
 	    (c->timer = evtimer_new(c->srv->base, conn_timer_cb, c)) == NULL)
 		return (-1);

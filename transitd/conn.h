@@ -71,8 +71,8 @@ struct conn {
 	int			 bye;		/* goodbye code, CONN_BYE_* */
 	uint64_t		 src;		/* its source (admit.h), 0 */
 	struct pace_state	*pace;		/* rate state, once used */
-	uint32_t		 since;		/* its phase began (pace.h) */
-	uint32_t		 active;	/* it last relayed a byte */
+	uint32_t		 since, active;	/* its phase began, its last
+						   byte (pace.h) */
 	unsigned		 reading:1;	/* rev added */
 	unsigned		 writing:1;	/* wev added */
 	unsigned		 eof:1;		/* the client's FIN was read */
@@ -108,7 +108,7 @@ void	conn_eof(struct conn *);
 void	conn_fail(struct conn *);
 /* c's client ended its transport, or broke it (failed): close c. */
 void	conn_quit(struct conn *, int failed, int bye);
-/* Arm c's timer (ms), or disarm it (0). Returns 0, or -1. */
+/* Arm c's timer (ms), or free it (0; never from its callback). 0, -1. */
 int	conn_timer(struct conn *, long ms);
 
 #endif

@@ -142,8 +142,9 @@ pace_timer(struct conn *c)
 	enum stats_cause	 cause;
 	uint32_t		 d;
 
-	d = pace_deadline(c, &cause);
-	if (d == 0 || pace_now() - c->since < d) {
+	if ((d = pace_deadline(c, &cause)) == 0)
+		return;
+	if (pace_now() - c->since < d) {
 		pace_arm(c);	/* a byte moved since: later */
 		return;
 	}
@@ -301,6 +302,10 @@ pace_reserve(struct conn *c, size_t want)
 	if ((sess = pace_session(c)) != NULL)
 		got = pace_take(sess, l->per_session_rate, got, now, &wait);
 	if (l->global_rate > 0 && got > 0) {
+		/* Turns: a read takes at most an eighth of the burst. */
+		if (got > bucket_burst(l->global_rate) / 8 && got > 16384)
+			got = (size_t)(bucket_burst(l->global_rate) / 8 > 16384 ?
+			    bucket_burst(l->global_rate) / 8 : 16384);
 		pthread_mutex_lock(&pace_global.lock);
 		g = pace_take(&pace_global.bucket, pace_global.rate, got, now,
 		    &wait);

@@ -178,13 +178,17 @@ def test_idle_timeout_ends_a_silent_pair_as_happy(start_server):
 
 
 def test_idle_timeout_spares_a_pair_that_moves(start_server):
-    """Bytes every 0.2 s keep a pair with --idle-timeout=2 alive."""
-    s = start(start_server, "--idle-timeout=2")
+    """A byte every 0.1 s (either way) keeps a pair with --idle-timeout=3
+    alive past its deadline."""
+    s = start(start_server, "--idle-timeout=3")
     a, b = s.pair()
-    for i in range(20):
+    t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < 4:
         (a if i % 2 else b).sendall(b"y")
         assert (b if i % 2 else a).recv(1) == b"y"
-        time.sleep(0.2)
+        time.sleep(0.1)
+        i += 1
     assert status(s)["timeouts"]["idle"] == 0
     assert status(s)["pairs"] == 1
 
@@ -205,7 +209,6 @@ def test_max_session_time_ends_a_busy_pair(start_server):
                 break
             total += len(got)
     assert time.monotonic() - t0 >= 0.9
-    assert closed_within(b, SOCK_TIMEOUT) or True
     rec = s.log.wait(1)[0]
     assert rec["mood"] == "happy" and rec["total_bytes"] >= total
     assert counted(s, "timeouts", "session_time") == 1
