@@ -170,6 +170,41 @@ probe_said(struct probe *p, int i, const char *what)
 	    s->nreply > 0 ? "\")" : "");
 }
 
+/*
+ * Side i may write its handshake or read its reply (revents). Returns 1
+ * once it has its "ok", 0 while it waits, -1 with why.
+ */
+static int
+probe_pair_step(struct probe *p, int i, short revents)
+{
+	struct probe_side	*s = &p->side[i];
+	ssize_t			 n;
+
+	if (revents & POLLOUT) {
+		n = send(s->fd, s->hello + s->hellosent, strlen(s->hello) -
+		    s->hellosent, 0);
+		if (n > 0)
+			s->hellosent += (size_t)n;
+		return (0);
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return (0);
+	if ((n = recv(s->fd, s->reply + s->nreply, 3 - s->nreply, 0)) <= 0) {
+		probe_said(p, i, "the relay closed it instead of pairing");
+		return (-1);
+	}
+	s->nreply += (size_t)n;
+	if (memcmp(s->reply, "ok\n", s->nreply) != 0) {
+		/* Take the rest of its line, to say it. */
+		n = recv(s->fd, s->reply + s->nreply, sizeof s->reply - 1 -
+		    s->nreply, MSG_DONTWAIT);
+		s->nreply += n > 0 ? (size_t)n : 0;
+		probe_said(p, i, "the relay refused the handshake");
+		return (-1);
+	}
+	return (s->nreply == 3);
+}
+
 /* Send both handshakes and wait for both "ok\n". 0, or -1 with why. */
 static int
 probe_pair(struct probe *p)
@@ -178,8 +213,7 @@ probe_pair(struct probe *p)
 	uint8_t		 rnd[48];
 	char		 token[65], side[2][17];
 	double		 t0, end;
-	ssize_t		 n;
-	int		 i, done;
+	int		 i, r, done;
 
 	if (probe_random(rnd, sizeof rnd) == -1) {
 		snprintf(p->why, sizeof p->why, "cannot read /dev/urandom");
@@ -210,35 +244,9 @@ probe_pair(struct probe *p)
 			return (-1);
 		}
 		for (i = 0; i < 2; i++) {
-			struct probe_side *s = &p->side[i];
-
-			if (pfd[i].revents & POLLOUT) {
-				n = send(s->fd, s->hello + s->hellosent,
-				    strlen(s->hello) - s->hellosent, 0);
-				if (n > 0)
-					s->hellosent += (size_t)n;
-			} else if (pfd[i].revents & (POLLIN | POLLHUP |
-			    POLLERR)) {
-				n = recv(s->fd, s->reply + s->nreply,
-				    3 - s->nreply, 0);
-				if (n <= 0) {
-					probe_said(p, i, "the relay closed it "
-					    "instead of pairing");
-					return (-1);
-				}
-				s->nreply += (size_t)n;
-				if (memcmp(s->reply, "ok\n", s->nreply) != 0) {
-					/* Take the rest of its line. */
-					n = recv(s->fd, s->reply + s->nreply,
-					    sizeof s->reply - 1 - s->nreply,
-					    MSG_DONTWAIT);
-					s->nreply += n > 0 ? (size_t)n : 0;
-					probe_said(p, i, "the relay refused "
-					    "the handshake");
-					return (-1);
-				}
-				done += s->nreply == 3;
-			}
+			if ((r = probe_pair_step(p, i, pfd[i].revents)) == -1)
+				return (-1);
+			done += r;
 		}
 	}
 	p->pairing = (probe_clock() - t0) * 1000;

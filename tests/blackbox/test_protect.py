@@ -433,3 +433,42 @@ def test_daily_budget_refuses_a_source_over_it(start_server):
     st = status(s)
     assert st["sources_tracked"] >= 2
     assert "127.0.0.11" not in json.dumps(st)
+
+
+# -- WebSocket clients -------------------------------------------------------
+
+def test_websocket_without_handshake_message_times_out(start_server):
+    """Upgraded, but no handshake message: a close frame, then the end;
+    recorded empty and counted."""
+    from wsutil import OP_CLOSE, ws_connect, ws_listeners
+    s = start_server(args=["--port=tcp:0:interface=127.0.0.1",
+                           "--websocket=tcp:0:interface=127.0.0.1",
+                           "--status=tcp:0:interface=127.0.0.1",
+                           "--handshake-timeout=1", "--log-fd={LOGFD}"],
+                     nlisten=1)
+    s.ws = ws_listeners(s)
+    s.status_port = int(STATUS_RE.match(
+        wait_stderr(s, "transitd: status on ")).group(2))
+    t0 = time.monotonic()
+    c = ws_connect(s)
+    f = c.recv_frame()
+    assert f is not None and f.opcode == OP_CLOSE, f
+    assert time.monotonic() - t0 >= 0.9
+    assert s.log.wait(1)[0]["mood"] == "empty"
+    assert counted(s, "timeouts", "handshake") == 1
+
+
+def test_websocket_handshake_in_time_pairs_with_tcp(start_server):
+    from wsutil import ws_client, ws_listeners
+    s = start_server(args=["--port=tcp:0:interface=127.0.0.1",
+                           "--websocket=tcp:0:interface=127.0.0.1",
+                           "--handshake-timeout=1", "--log-fd={LOGFD}"],
+                     nlisten=1)
+    s.ws = ws_listeners(s)
+    token = new_token()
+    w = ws_client(s, token)
+    t = s.client(token)
+    expect_ok(t)
+    w.send_binary(b"hello")
+    assert t.recv(5) == b"hello"
+    assert not closed_within(t, 1.5)

@@ -166,3 +166,25 @@ def test_idle_http_clients_do_not_stall_relaying(start_server):
     finally:
         for c in idle:
             c.close()
+
+
+def test_health_is_503_out_of_descriptors(start_server):
+    """Once accept fails for want of descriptors, /health says so."""
+    from conftest import thread_fds
+    nofile = 40 + thread_fds()
+    s = start_server(args=["--port=tcp:0:interface=127.0.0.1",
+                           "--status=tcp:0:interface=127.0.0.1"],
+                     nlisten=1, log=False,
+                     preexec_fn=lambda: __import__("resource").setrlimit(
+                         __import__("resource").RLIMIT_NOFILE,
+                         (nofile, nofile)))
+    from test_protect import STATUS_RE
+    s.status_port = int(STATUS_RE.match(
+        wait_stderr(s, "transitd: status on ")).group(2))
+    socks = [s.connect() for _ in range(60)]
+    wait_stderr(s, "pausing")
+    for c in socks:
+        c.close()
+    s.socks = []
+    code, body = get(s, "/health")
+    assert code == 503 and "out of file descriptors" in body, (code, body)
