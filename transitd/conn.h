@@ -59,6 +59,7 @@ struct conn {
 	const struct transport	*t;
 	void			*tp;		/* the transport's state */
 	int			 fd;
+	uint32_t		 since;		/* its phase began (pace.h) */
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*timer;
@@ -68,11 +69,8 @@ struct conn {
 	struct pump		 out;		/* bytes on their way to fd */
 	const char		*pend;		/* reply not yet written */
 	size_t			 pendlen;
+	struct pace_state	*pace;		/* its source, rates: NULL */
 	int			 bye;		/* goodbye code, CONN_BYE_* */
-	uint64_t		 src;		/* its source (admit.h), 0 */
-	struct pace_state	*pace;		/* rate state, once used */
-	uint32_t		 since, active;	/* its phase began, its last
-						   byte (pace.h) */
 	unsigned		 reading:1;	/* rev added */
 	unsigned		 writing:1;	/* wev added */
 	unsigned		 eof:1;		/* the client's FIN was read */

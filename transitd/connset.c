@@ -125,11 +125,12 @@ connset_accept(struct server *srv, int fd, const struct transport *t,
 	relay_conn_init(&c->rc, ++srv->next_id, record_now());
 	if (conn_attach(srv, c) == -1 || (t->init != NULL && t->init(c) == -1))
 		goto fail;
+	if (pace_source(c, src) == -1)
+		goto fail;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	stats_add(&stats.conns, 1);
 	stats_add(&stats.accepted, 1);
-	c->src = src;
 	c->since = pace_now();
 	pace_arm(c);		/* --handshake-timeout */
 	conn_update(c);

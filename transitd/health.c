@@ -22,7 +22,7 @@
 
 struct health_side {
 	int		 fd;
-	in_port_t	 port;		/* its own, network order */
+	struct sockaddr_storage me;	/* its own address */
 	struct event	*ev;
 	char		 line[128];	/* its handshake */
 	size_t		 sent;
@@ -132,8 +132,7 @@ health_connect(struct health *h, int i, const char *token)
 {
 	struct health_side	*s = &h->side[i];
 	const struct acceptor	*a = &h->sl->acc;
-	struct sockaddr_storage	 me;
-	socklen_t		 melen = sizeof me;
+	socklen_t		 melen = sizeof s->me;
 
 	memset(s, 0, sizeof *s);
 	s->fd = -1;
@@ -145,11 +144,8 @@ health_connect(struct health *h, int i, const char *token)
 	if (connect(s->fd, (const struct sockaddr *)&a->local, a->locallen) ==
 	    -1 && errno != EINPROGRESS)
 		return (-1);
-	if (getsockname(s->fd, (struct sockaddr *)&me, &melen) == -1)
+	if (getsockname(s->fd, (struct sockaddr *)&s->me, &melen) == -1)
 		return (-1);
-	s->port = me.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&me)->sin_port :
-	    ((struct sockaddr_in6 *)&me)->sin6_port;
 	if ((s->ev = event_new(h->sl->srv.base, s->fd, EV_WRITE | EV_PERSIST,
 	    health_side_cb, h)) == NULL || event_add(s->ev, NULL) == -1) {
 		errno = ENOMEM;
@@ -214,23 +210,31 @@ health_ask(struct health *h, void *req)
 		health_start(h);
 }
 
+/* Whether a and b are the same address and port. */
+static int
+health_same(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in	*a4 = (const struct sockaddr_in *)a,
+					*b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6	*a6 = (const struct sockaddr_in6 *)a,
+					*b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->sa_family != b->ss_family)
+		return (0);
+	if (a->sa_family == AF_INET)
+		return (a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
+	return (a->sa_family == AF_INET6 && a6->sin6_port == b6->sin6_port &&
+	    IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr));
+}
+
 int
 health_own(void *arg, const struct sockaddr *sa)
 {
 	struct health	*h = arg;
-	in_port_t	 port;
 
-	if (!h->running)
-		return (0);
-	if (sa->sa_family == AF_INET && ((const struct sockaddr_in *)sa)->
-	    sin_addr.s_addr == htonl(INADDR_LOOPBACK))
-		port = ((const struct sockaddr_in *)sa)->sin_port;
-	else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(
-	    &((const struct sockaddr_in6 *)sa)->sin6_addr))
-		port = ((const struct sockaddr_in6 *)sa)->sin6_port;
-	else
-		return (0);
-	return (port == h->side[0].port || port == h->side[1].port);
+	return (h->running && (health_same(sa, &h->side[0].me) ||
+	    health_same(sa, &h->side[1].me)));
 }
 
 struct health *

@@ -1,7 +1,7 @@
 /*
  * health.h: GET /health. 200 when the relay serves and a pair made
- * through its own matcher works: two connections from loopback to its
- * first TCP listener, with a fresh random token, must both get "ok".
+ * through its own matcher works: two connections from this host to its
+ * first TCP listener (on loopback when it listens on every address), with a fresh random token, must both get "ok".
  * These two are the relay's own: not limited, not recorded. 503 while
  * draining, out of file descriptors, or when the pair fails.
  */

@@ -18,7 +18,33 @@
 struct pace_state {
 	struct bucket	 bucket;
 	struct event	*resume;
+	uint64_t	 src;		/* its source (admit.h), or 0 */
+	uint32_t	 active;	/* --idle-timeout: its last byte */
 };
+
+/* c's state, made now if it has none. NULL: out of memory. */
+static struct pace_state *
+pace_alloc(struct conn *c)
+{
+	if (c->pace == NULL)
+		c->pace = calloc(1, sizeof *c->pace);
+	return (c->pace);
+}
+
+/* When c last moved a byte (its pairing, if unknown). */
+static uint32_t
+pace_active(const struct conn *c)
+{
+	return (c->pace != NULL && c->pace->active != 0 ? c->pace->active :
+	    c->since);
+}
+
+/* c's source, or 0 (here, not in struct conn: most have none). */
+static uint64_t
+pace_src(const struct conn *c)
+{
+	return (c->pace != NULL ? c->pace->src : 0);
+}
 
 /* --global-rate: one bucket for every thread. */
 static struct {
@@ -96,8 +122,8 @@ pace_deadline(struct conn *c, enum stats_cause *cause)
 			d = (uint32_t)l->max_session_time * 10;
 		}
 		if (l->idle_timeout > 0) {
-			idle = (c->active > c->peer->active ? c->active :
-			    c->peer->active) - c->since +
+			idle = (pace_active(c) > pace_active(c->peer) ?
+			    pace_active(c) : pace_active(c->peer)) - c->since +
 			    (uint32_t)l->idle_timeout * 10;
 			if (d == 0 || idle < d) {
 				*cause = CAUSE_IDLE;
@@ -166,23 +192,37 @@ pace_phase(struct conn *c, int old)
 	if (old == LIFE_RELAYING)
 		stats_sub(&stats.relaying, 1);
 	if (old == LIFE_WAITING && c->waits) {
-		admit_wait(c->srv->admit, c->src, -1);
+		admit_wait(c->srv->admit, pace_src(c), -1);
 		c->waits = 0;
 	}
 	if (c->life.phase == LIFE_RELAYING)
 		stats_add(&stats.relaying, 1);
 	if (!conn_open(c))
 		return;
-	c->since = c->active = now;
+	c->since = now;
+	if (c->life.phase == LIFE_RELAYING && c->srv->lim->idle_timeout > 0 &&
+	    pace_alloc(c) != NULL)
+		c->pace->active = now;
 	pace_arm(c);
+}
+
+int
+pace_source(struct conn *c, uint64_t src)
+{
+	if (src == 0)
+		return (0);
+	if (pace_alloc(c) == NULL)
+		return (-1);
+	c->pace->src = src;
+	return (0);
 }
 
 int
 pace_waiting(struct conn *c)
 {
-	if (c->src == 0 || c->srv->admit == NULL)
+	if (pace_src(c) == 0 || c->srv->admit == NULL)
 		return (0);
-	if (admit_wait(c->srv->admit, c->src, 1) == -1)
+	if (admit_wait(c->srv->admit, pace_src(c), 1) == -1)
 		return (-1);
 	c->waits = 1;
 	return (0);
@@ -191,8 +231,8 @@ pace_waiting(struct conn *c)
 int
 pace_over_budget(struct conn *c)
 {
-	return (c->srv->lim->daily_bytes_per_ip > 0 && c->src != 0 &&
-	    admit_over_budget(c->srv->admit, c->src, pace_day()));
+	return (c->srv->lim->daily_bytes_per_ip > 0 && pace_src(c) != 0 &&
+	    admit_over_budget(c->srv->admit, pace_src(c), pace_day()));
 }
 
 static void
@@ -344,13 +384,13 @@ pace_count(struct conn *c, size_t n)
 
 	c->rc.bytes += n;
 	stats_add(&stats.bytes, n);
-	if (l->idle_timeout > 0)
-		c->active = pace_now();
+	if (l->idle_timeout > 0 && c->pace != NULL)
+		c->pace->active = pace_now();
 	if (l->daily_bytes_per_ip > 0) {
 		day = pace_day();
-		admit_charge(c->srv->admit, c->src, n, day);
+		admit_charge(c->srv->admit, pace_src(c), n, day);
 		if (p != NULL)
-			admit_charge(c->srv->admit, p->src, n, day);
+			admit_charge(c->srv->admit, pace_src(p), n, day);
 	}
 	if (l->max_session_bytes > 0 && p != NULL && conn_open(c) &&
 	    c->rc.bytes + p->rc.bytes >= l->max_session_bytes) {
@@ -374,11 +414,9 @@ void
 pace_free(struct conn *c)
 {
 	pace_detach(c);
+	if (pace_src(c) != 0)
+		admit_release(c->srv->admit, pace_src(c), pace_day());
 	free(c->pace);
 	c->pace = NULL;
-	if (c->src != 0) {
-		admit_release(c->srv->admit, c->src, pace_day());
-		c->src = 0;
-	}
 	stats_sub(&stats.conns, 1);
 }

@@ -28,11 +28,11 @@ struct relay_token;
 
 struct relay_conn {
 	uint64_t		 id;
-	enum relay_state	 state;
 	double			 started;	/* accept time */
 	uint64_t		 bytes;		/* received after pairing; the
 						   caller adds what it relays */
 	struct handshake	 hs;
+	enum relay_state	 state;		/* here, it fills hs's tail */
 	struct relay_conn	*peer;
 	int			 first;		/* registered before peer */
 	int			 ws;		/* a WebSocket client */

@@ -95,3 +95,31 @@ def test_probe_usage_errors():
     assert probe("--seconds=x", "tcp:h:1").returncode == 2
     r = probe("--help")
     assert r.returncode == 0 and "usage" in r.stdout
+
+
+@pytest.mark.transitd_only
+def test_probe_draws_progress_on_a_terminal(start_server):
+    """On a terminal the progress line is redrawn in place."""
+    import pty
+    s = start_server()
+    mfd, sfd = pty.openpty()
+    try:
+        p = subprocess.Popen([PROBE, "--seconds=1.5",
+                              f"tcp:127.0.0.1:{s.port}"], stdout=sfd,
+                             stderr=sfd, stdin=subprocess.DEVNULL)
+        os.close(sfd)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(mfd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(60) == 0, out
+    finally:
+        os.close(mfd)
+    text = out.decode()
+    assert "\r  relaying" in text, text
+    assert "the relay works" in text

@@ -175,6 +175,9 @@ def test_idle_timeout_ends_a_silent_pair_as_happy(start_server):
     rec = s.log.wait(1)[0]
     assert rec["mood"] == "happy" and rec["total_bytes"] == 1000
     assert counted(s, "timeouts", "idle") == 1
+    line = wait_stderr(s, "--idle-timeout")
+    assert "ended 1 pair in the last 5 s: --idle-timeout (1 since start)" \
+        in line, line
 
 
 def test_idle_timeout_spares_a_pair_that_moves(start_server):
@@ -472,3 +475,60 @@ def test_websocket_handshake_in_time_pairs_with_tcp(start_server):
     w.send_binary(b"hello")
     assert t.recv(5) == b"hello"
     assert not closed_within(t, 1.5)
+
+
+# -- options -----------------------------------------------------------------
+
+def test_every_limit_has_its_variable(start_server):
+    s = start_server(args=["--port=tcp:0:interface=127.0.0.1",
+                           "--lonely-timeout=9"], nlisten=1, log=False,
+                     env={"TRANSITD_STATUS": "tcp:0:interface=127.0.0.1",
+                          "TRANSITD_LONELY_TIMEOUT": "7",
+                          "TRANSITD_IDLE_TIMEOUT": "8",
+                          "TRANSITD_HANDSHAKE_TIMEOUT": "30",
+                          "TRANSITD_KEEPALIVE": "120",
+                          "TRANSITD_MAX_SESSION_TIME": "86400",
+                          "TRANSITD_MAX_SESSION_BYTES": "50G",
+                          "TRANSITD_PER_SESSION_RATE": "50M/s",
+                          "TRANSITD_GLOBAL_RATE": "1Gi/s",
+                          "TRANSITD_MAX_CONNECTIONS": "20000",
+                          "TRANSITD_MAX_PER_IP": "100",
+                          "TRANSITD_MAX_WAITING_PER_IP": "20",
+                          "TRANSITD_IPV6_PREFIX": "56",
+                          "TRANSITD_TRUSTED_NET": "10.0.0.0/8 2001:db8::/32",
+                          "TRANSITD_DAILY_BYTES_PER_IP": "200G"})
+    s.status_port = int(STATUS_RE.match(
+        wait_stderr(s, "transitd: status on ")).group(2))
+    o = status(s)["options"]
+    assert o["lonely_timeout"] == 9          # the command line wins
+    assert (o["idle_timeout"], o["handshake_timeout"], o["keepalive"],
+            o["max_session_time"]) == (8, 30, 120, 86400)
+    assert o["max_session_bytes"] == 50 * 10**9
+    assert o["per_session_rate"] == 50 * 10**6
+    assert o["global_rate"] == 2**30
+    assert (o["max_connections"], o["max_per_ip"], o["max_waiting_per_ip"],
+            o["ipv6_prefix"]) == (20000, 100, 20, 56)
+    assert o["trusted_net"] == ["10.0.0.0/8", "2001:db8::/32"]
+    assert o["daily_bytes_per_ip"] == 200 * 10**9
+
+
+@pytest.mark.parametrize("arg,env", [
+    ("--idle-timeout=soon", None),
+    ("--max-per-ip=-3", None),
+    ("--ipv6-prefix=0", None),
+    ("--trusted-net=10.0.0.0/40", None),
+    ("--global-rate=5X", None),
+    (None, ("TRANSITD_MAX_CONNECTIONS", "many")),
+    (None, ("TRANSITD_TRUSTED_NET", "10.0.0.0/8 nonsense")),
+])
+def test_bad_limit_values_are_refused(arg, env):
+    import os
+    import subprocess
+    from conftest import transitd_path
+    r = subprocess.run([transitd_path(), "--port=tcp:0:interface=127.0.0.1"]
+                       + ([arg] if arg else []), capture_output=True,
+                       text=True, timeout=10, stdin=subprocess.DEVNULL,
+                       env={**os.environ, **dict([env])} if env else None)
+    assert r.returncode == 2, r
+    name = arg.split("=")[0] if arg else env[0]
+    assert name in r.stderr and r.stderr.count("\n") == 1, r.stderr
