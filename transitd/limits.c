@@ -178,9 +178,10 @@ limits_set(struct limits *l, const char *name, const char *label,
 		return (0);
 	}
 	if ((secs = limits_seconds(l, name)) != NULL) {
-		if (endpoint_number(s, 0, 1000000000, &v) == -1) {
+		if (endpoint_number(s, 0, LIMITS_SECONDS_MAX, &v) == -1) {
 			snprintf(err, errlen, "%s=%s: not a whole number of "
-			    "seconds", label, endpoint_vis(vis, sizeof vis, s));
+			    "seconds (at most %d)", label, endpoint_vis(vis,
+			    sizeof vis, s), LIMITS_SECONDS_MAX);
 			return (-1);
 		}
 		*secs = v;

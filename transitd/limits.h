@@ -13,6 +13,7 @@
 #define LIMITS_KEEPALIVE_DEFAULT	300	/* seconds */
 #define LIMITS_IPV6_PREFIX_DEFAULT	64
 #define LIMITS_TRUSTED_MAX		32
+#define LIMITS_SECONDS_MAX		315360000	/* ten years */
 
 /* An address range of --trusted-net. */
 struct cidr {

@@ -13,8 +13,11 @@
 #include "limits.h"
 #include "pace.h"
 
-/* A paired connection's rate state: the session's bucket is its first
-   side's; each side has its own timer to read again. */
+/*
+ * What only some connections need, made when a limit first does: its
+ * source, its last byte, its rate state (the session's bucket is its
+ * first side's; each side has its own timer to read again).
+ */
 struct pace_state {
 	struct bucket	 bucket;
 	struct event	*resume;

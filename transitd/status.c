@@ -33,20 +33,28 @@
 #define PACKAGE_VERSION	"0"
 #endif
 
+/* One HTTP connection, held by a reference of ours beside evhttp's. */
+struct status_conn {
+	struct bufferevent	*bev;		/* NULL: a free slot */
+	double			 at;		/* accepted */
+};
+
 struct status {
 	struct server_loop	*sl;
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
-	struct event		*resume;	/* accept again */
+	struct event		*sweep;		/* every second */
 	struct health		*health;
 	/*
-	 * Connections serve one request within STATUS_TIMEOUT_S, so the
-	 * accepts of the last STATUS_TIMEOUT_S bound those open: libevent
-	 * 2.1's evhttp can neither cap its connections nor say when one
-	 * closes.
+	 * libevent 2.1's evhttp can neither cap its connections nor end a
+	 * client that drips its request byte by byte, and says nothing when
+	 * one closes. So each connection's bufferevent is made here and
+	 * held: the listener stops at STATUS_CONNS, and the sweep shuts a
+	 * connection older than STATUS_HARD_S and forgets those evhttp has
+	 * freed (their callbacks cleared).
 	 */
-	double			 accepts[STATUS_CONNS];
-	unsigned		 next;
+	struct status_conn	 conns[STATUS_CONNS];
+	int			 nconns;
 };
 
 static double
@@ -253,35 +261,67 @@ status_other_cb(struct evhttp_request *req, void *arg)
 }
 
 static void
-status_resume_cb(evutil_socket_t fd, short what, void *arg)
+status_listening(struct status *st, int on)
 {
-	struct status	*st = arg;
+	struct evconnlistener	*l;
+
+	l = evhttp_bound_socket_get_listener(st->bound);
+	if (on)
+		evconnlistener_enable(l);
+	else
+		evconnlistener_disable(l);
+}
+
+/* Forget the connections evhttp freed; shut those past their time. */
+static void
+status_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct status		*st = arg;
+	struct status_conn	*sc;
+	bufferevent_data_cb	 r, w;
+	bufferevent_event_cb	 e;
+	double			 now = status_clock();
+	int			 i, full = st->nconns == STATUS_CONNS;
 
 	(void)fd;
 	(void)what;
-	evconnlistener_enable(evhttp_bound_socket_get_listener(st->bound));
+	for (i = 0; i < STATUS_CONNS; i++) {
+		if ((sc = &st->conns[i])->bev == NULL)
+			continue;
+		bufferevent_getcb(sc->bev, &r, &w, &e, NULL);
+		if (r == NULL && w == NULL && e == NULL) {
+			bufferevent_decref(sc->bev);	/* closes it */
+			sc->bev = NULL;
+			st->nconns--;
+		} else if (now - sc->at > STATUS_HARD_S &&
+		    bufferevent_getfd(sc->bev) != -1)
+			shutdown(bufferevent_getfd(sc->bev), SHUT_RDWR);
+	}
+	if (full && st->nconns < STATUS_CONNS)
+		status_listening(st, 1);
 }
 
-/* A connection was accepted: at the cap, stop accepting for a while. */
+/* A connection was accepted: hold it; at the cap, stop accepting. */
 static struct bufferevent *
 status_bev_cb(struct event_base *base, void *arg)
 {
-	struct status	*st = arg;
-	struct timeval	 tv;
-	double		 now = status_clock(), wait;
+	struct status		*st = arg;
+	struct bufferevent	*bev;
+	int			 i;
 
-	st->accepts[st->next] = now;
-	st->next = (st->next + 1) % STATUS_CONNS;
-	wait = st->accepts[st->next] + STATUS_TIMEOUT_S + 1 - now;
-	if (st->accepts[st->next] > 0 && wait > 0) {
-		evconnlistener_disable(evhttp_bound_socket_get_listener(
-		    st->bound));
-		tv.tv_sec = (time_t)wait;
-		tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
-		if (evtimer_add(st->resume, &tv) == -1)
-			log_msg("--status: cannot set a timer");
-	}
-	return (bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return (NULL);
+	for (i = 0; i < STATUS_CONNS && st->conns[i].bev != NULL; i++)
+		;
+	if (i == STATUS_CONNS)
+		return (bev);	/* one more of the same accept burst */
+	bufferevent_incref(bev);
+	st->conns[i].bev = bev;
+	st->conns[i].at = status_clock();
+	if (++st->nconns == STATUS_CONNS)
+		status_listening(st, 0);
+	return (bev);
 }
 
 /* Set up st's evhttp. Returns 0, or -1. */
@@ -289,9 +329,11 @@ static int
 status_http(struct status *st, int fd)
 {
 	struct event_base	*base = st->sl->srv.base;
+	struct timeval		 tv = { 1, 0 };
 
 	if ((st->http = evhttp_new(base)) == NULL ||
-	    (st->resume = evtimer_new(base, status_resume_cb, st)) == NULL ||
+	    (st->sweep = event_new(base, -1, EV_PERSIST, status_sweep_cb,
+	    st)) == NULL || event_add(st->sweep, &tv) == -1 ||
 	    (st->health = health_new(st->sl, status_health_done)) == NULL ||
 	    (st->bound = evhttp_accept_socket_with_handle(st->http,
 	    fd)) == NULL)
@@ -345,12 +387,17 @@ status_start(struct server_loop *sl)
 void
 status_free(struct status *st)
 {
+	int	 i;
+
 	if (st == NULL)
 		return;
 	if (st->http != NULL)
 		evhttp_free(st->http);
-	if (st->resume != NULL)
-		event_free(st->resume);
+	for (i = 0; i < STATUS_CONNS; i++)
+		if (st->conns[i].bev != NULL)
+			bufferevent_decref(st->conns[i].bev);
+	if (st->sweep != NULL)
+		event_free(st->sweep);
 	health_free(st->health);
 	free(st);
 }

@@ -3,8 +3,9 @@
  * the operator: GET /status (JSON), /metrics (Prometheus, metrics.h) and
  * /health (health.h). It runs on the home loop and only reads figures,
  * so a slow or hostile HTTP client never stalls relaying: each of its
- * connections has STATUS_TIMEOUT_S for everything and serves one
- * request, and at most STATUS_CONNS are open at once.
+ * connections serves one request, waits at most STATUS_TIMEOUT_S for a
+ * read or write and is shut after STATUS_HARD_S whatever it does, and
+ * at most STATUS_CONNS are open at once.
  */
 #ifndef TRANSITD_STATUS_H
 #define TRANSITD_STATUS_H
@@ -13,6 +14,7 @@ struct server_loop;
 struct status;
 
 #define STATUS_TIMEOUT_S	5
+#define STATUS_HARD_S		10
 #define STATUS_CONNS		64
 
 /* Listen on sl->o->status. Returns the listener, or NULL after saying

@@ -188,3 +188,33 @@ def test_health_is_503_out_of_descriptors(start_server):
     s.socks = []
     code, body = get(s, "/health")
     assert code == 503 and "out of file descriptors" in body, (code, body)
+
+
+def test_a_dripping_http_client_is_shut(start_server):
+    """One header byte every half second never trips a read deadline;
+    the connection is shut anyway once its 10 s are up."""
+    s = start(start_server)
+    c = socket.create_connection(("127.0.0.1", s.status_port),
+                                 timeout=SOCK_TIMEOUT)
+    c.sendall(b"GET /status HTTP/1.1\r\nX-Drip: ")
+    t0 = time.monotonic()
+    closed = False
+    while time.monotonic() - t0 < 30:
+        try:
+            c.sendall(b"a")
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        r, _, _ = __import__("select").select([c], [], [], 0.5)
+        if r:
+            try:
+                if c.recv(4096) == b"":
+                    closed = True
+                    break
+            except ConnectionResetError:
+                closed = True
+                break
+    assert closed
+    assert time.monotonic() - t0 >= 9
+    c.close()
+    assert get(s, "/status")[0] == 200

@@ -80,6 +80,11 @@ test_limits_values(void **state)
 	assert_int_equal(l.ntrusted, 1);
 	assert_int_equal(limits_set(&l, "lonely-timeout", "--lonely-timeout",
 	    "soon", err, sizeof err), -1);
+	/* Ten years at most: a deadline in tenths fits 32 bits. */
+	assert_int_equal(limits_set(&l, "idle-timeout", "--idle-timeout",
+	    "315360000", err, sizeof err), 0);
+	assert_int_equal(limits_set(&l, "idle-timeout", "--idle-timeout",
+	    "315360001", err, sizeof err), -1);
 }
 
 static void
