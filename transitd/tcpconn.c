@@ -80,8 +80,9 @@ tcpconn_read_paired(struct conn *c)
 			conn_fail(c);
 			return;
 		}
-		if (conn_flush(p) == -1 || c->peer != p ||
-		    pace_count(c, (size_t)n) == -1)
+		/* Counted first: a failing flush ends the pair, recorded. */
+		if (pace_count(c, (size_t)n) == -1 || conn_flush(p) == -1 ||
+		    c->peer != p)
 			return;
 	}
 	if (!conn_open(c))
