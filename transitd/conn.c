@@ -18,8 +18,8 @@
 #include "log.h"
 #include "record.h"
 
-#define CONN_LINGER_S	5	/* wait for the client's FIN this long */
-#define CONN_FLUSH_S	60	/* a closing conn's reader may stall this long */
+#define CONN_LINGER_MS	5000	/* wait for the client's FIN this long */
+#define CONN_FLUSH_MS	60000	/* a closing conn's reader may stall so long */
 
 struct conn *
 conn_of(struct relay_conn *rc)
@@ -222,8 +222,8 @@ conn_event(struct conn *c, enum life_ev ev)
 	if (a & LIFE_KILL)
 		conn_kill(c);
 	else if (((a & LIFE_SHUT) && shutdown(c->fd, SHUT_WR) == -1) ||
-	    ((a & LIFE_FLUSH_TIMER) && conn_timer(c, CONN_FLUSH_S * 1000) == -1) ||
-	    ((a & LIFE_LINGER_TIMER) && conn_timer(c, CONN_LINGER_S * 1000) == -1))
+	    ((a & LIFE_FLUSH_TIMER) && conn_timer(c, CONN_FLUSH_MS) == -1) ||
+	    ((a & LIFE_LINGER_TIMER) && conn_timer(c, CONN_LINGER_MS) == -1))
 		conn_fail(c);
 	/* The partner's close and the record, after c's own changes. */
 	for (i = 0; i < nact; i++)

@@ -170,8 +170,9 @@ limits_set(struct limits *l, const char *name, const char *label,
 		return (limits_trusted(l, label, s, err, errlen));
 	if (strcmp(name, "ipv6-prefix") == 0) {
 		if (endpoint_number(s, 1, 128, &v) == -1) {
-			snprintf(err, errlen, "%s=%s: not a prefix length from "
-			    "1 to 128", label, endpoint_vis(vis, sizeof vis, s));
+			snprintf(err, errlen, "%s=%s: not a prefix length "
+			    "from 1 to 128", label,
+			    endpoint_vis(vis, sizeof vis, s));
 			return (-1);
 		}
 		l->ipv6_prefix = v;

@@ -151,7 +151,8 @@ metrics_write(struct evbuffer *b, struct server_loop *sl)
 	    "Bytes a second relayed over the last window.");
 	for (i = 0; i < WATCH_RATES; i++)
 		e |= evbuffer_add_printf(b, "transitd_transfer_rate_bytes_per_"
-		    "second{window=\"%s\"} %.17g\n", windows[i], n.rates[i]) < 0;
+		    "second{window=\"%s\"} %.17g\n", windows[i],
+		    n.rates[i]) < 0;
 	e |= metrics_head(b, "usage_records_total", "counter", "Usage "
 	    "records written, by mood.");
 	for (i = 0; i < WATCH_MOODS; i++)
