@@ -17,7 +17,6 @@
 #include "log.h"
 #include "pace.h"
 #include "record.h"
-#include "stats.h"
 
 void
 connset_init(struct server *srv)
@@ -125,14 +124,14 @@ connset_accept(struct server *srv, int fd, const struct transport *t,
 	relay_conn_init(&c->rc, ++srv->next_id, record_now());
 	if (conn_attach(srv, c) == -1 || (t->init != NULL && t->init(c) == -1))
 		goto fail;
-	if (pace_source(c, src) == -1)
-		goto fail;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
-	stats_add(&stats.conns, 1);
-	stats_add(&stats.accepted, 1);
-	c->since = pace_now();
-	pace_arm(c);		/* --handshake-timeout */
+	/* On the list first: a timer that cannot be set ends c. */
+	if (pace_accept(c, src) == -1) {
+		TAILQ_REMOVE(&srv->conns, c, entry);
+		srv->nconns--;
+		goto fail;
+	}
 	conn_update(c);
 	return (c);
 

@@ -41,15 +41,6 @@ struct health {
 	int			 nwaiting;
 };
 
-static double
-health_clock(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
 /* The check is over: close its sides, answer everyone waiting. */
 static void
 health_done(struct health *h, int ok, const char *why)
@@ -69,7 +60,7 @@ health_done(struct health *h, int ok, const char *why)
 	h->running = 0;
 	if (ok)
 		snprintf(text, sizeof text, "ok: a pair through the relay took "
-		    "%.1f ms", (health_clock() - h->began) * 1000);
+		    "%.1f ms", (record_clock() - h->began) * 1000);
 	else
 		snprintf(text, sizeof text, "failing: %s", why);
 	for (i = 0; i < h->nwaiting; i++)
@@ -164,7 +155,7 @@ health_start(struct health *h)
 	int		 i;
 
 	h->running = 1;
-	h->began = health_clock();
+	h->began = record_clock();
 	h->side[0].fd = h->side[1].fd = -1;
 	if (RAND_bytes(rnd, sizeof rnd) != 1) {
 		health_done(h, 0, "no random token");

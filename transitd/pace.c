@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "limits.h"
 #include "pace.h"
+#include "record.h"
 
 /*
  * What only some connections need, made when a limit first does: its
@@ -56,15 +57,6 @@ static struct {
 	uint64_t	 rate;
 } pace_global = { PTHREAD_MUTEX_INITIALIZER, { 0, 0 }, 0 };
 
-static double
-pace_seconds(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
 uint32_t
 pace_now(void)
 {
@@ -92,7 +84,7 @@ void
 pace_global_init(const struct limits *l)
 {
 	pace_global.rate = l->global_rate;
-	bucket_init(&pace_global.bucket, l->global_rate, pace_seconds());
+	bucket_init(&pace_global.bucket, l->global_rate, record_clock());
 }
 
 /*
@@ -210,13 +202,18 @@ pace_phase(struct conn *c, int old)
 }
 
 int
-pace_source(struct conn *c, uint64_t src)
+pace_accept(struct conn *c, uint64_t src)
 {
-	if (src == 0)
-		return (0);
-	if (pace_alloc(c) == NULL)
-		return (-1);
-	c->pace->src = src;
+	if (src != 0) {
+		if (pace_alloc(c) == NULL)
+			return (-1);
+		c->pace->src = src;
+	}
+	/* Undone by pace_free, when c is killed. */
+	stats_add(&stats.conns, 1);
+	stats_add(&stats.accepted, 1);
+	c->since = pace_now();
+	pace_arm(c);		/* --handshake-timeout */
 	return (0);
 }
 
@@ -259,7 +256,7 @@ pace_state(struct conn *c)
 		if ((ps = calloc(1, sizeof *ps)) == NULL)
 			return (NULL);
 		bucket_init(&ps->bucket, c->srv->lim->per_session_rate,
-		    pace_seconds());
+		    record_clock());
 		c->pace = ps;
 	}
 	if (ps->resume == NULL && (ps->resume = evtimer_new(c->srv->base,
@@ -340,7 +337,7 @@ pace_reserve(struct conn *c, size_t want)
 	if ((ps = pace_state(c)) == NULL || (l->per_session_rate > 0 &&
 	    pace_state(c->peer) == NULL))
 		return (want);
-	now = pace_seconds();
+	now = record_clock();
 	got = want;
 	if ((sess = pace_session(c)) != NULL)
 		got = pace_take(sess, l->per_session_rate, got, now, &wait);

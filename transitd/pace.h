@@ -46,8 +46,11 @@ size_t		pace_reserve(struct conn *c, size_t want);
 void		pace_refund(struct conn *c, size_t unused);
 /* n bytes from c went to its peer. Returns 0, or -1 when c ended. */
 int		pace_count(struct conn *c, size_t n);
-/* New c counts for source src (admit.h; 0: none). 0, or -1. */
-int		pace_source(struct conn *c, uint64_t src);
+/*
+ * New c, of source src (admit.h; 0: none), is open: counted, its
+ * handshake's deadline started. 0, or -1 out of memory.
+ */
+int		pace_accept(struct conn *c, uint64_t src);
 /* c's token registered: -1 when its source has too many waiters. */
 int		pace_waiting(struct conn *c);
 /* c's source is over its daily budget. */

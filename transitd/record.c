@@ -23,6 +23,15 @@ record_write(struct recorder *r, const struct usage_rec *in)
 }
 
 double
+record_clock(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+double
 record_now(void)
 {
 	struct timespec	 ts;

@@ -20,6 +20,8 @@ struct recorder {
 };
 
 void	record_write(struct recorder *, const struct usage_rec *);
+/* Seconds of the monotonic clock, for intervals. */
+double	record_clock(void);
 /* Seconds since the epoch, as the usage records want them. */
 double	record_now(void);
 

@@ -57,15 +57,6 @@ struct status {
 	int			 nconns;
 };
 
-static double
-status_clock(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
 static void
 status_key(yajl_gen g, const char *k)
 {
@@ -280,7 +271,7 @@ status_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	struct status_conn	*sc;
 	bufferevent_data_cb	 r, w;
 	bufferevent_event_cb	 e;
-	double			 now = status_clock();
+	double			 now = record_clock();
 	int			 i, full = st->nconns == STATUS_CONNS;
 
 	(void)fd;
@@ -318,7 +309,7 @@ status_bev_cb(struct event_base *base, void *arg)
 		return (bev);	/* one more of the same accept burst */
 	bufferevent_incref(bev);
 	st->conns[i].bev = bev;
-	st->conns[i].at = status_clock();
+	st->conns[i].at = record_clock();
 	if (++st->nconns == STATUS_CONNS)
 		status_listening(st, 0);
 	return (bev);

@@ -95,19 +95,13 @@ watch_notes(void)
 		if ((new = n - watch_io.noted[c]) == 0)
 			continue;
 		watch_io.noted[c] = n;
-		if (c < CAUSE_TIMEOUT_END)
-			/* A pair's deadlines end both of its connections. */
-			log_msg("ended %llu %s in the last %d s: --%s (%llu "
-			    "since start)", (unsigned long long)new, c >=
-			    CAUSE_IDLE ? (new == 1 ? "pair" : "pairs") :
-			    (new == 1 ? "connection" : "connections"),
-			    WATCH_NOTE_S, stats_cause_option(c),
-			    (unsigned long long)n);
-		else
-			log_msg("refused %llu connection%s in the last %d s: "
-			    "--%s (%llu since start)", (unsigned long long)new,
-			    new == 1 ? "" : "s", WATCH_NOTE_S,
-			    stats_cause_option(c), (unsigned long long)n);
+		/* A pair's deadlines end both of its connections. */
+		log_msg("%s %llu %s%s in the last %d s: --%s (%llu since "
+		    "start)", c < CAUSE_TIMEOUT_END ? "ended" : "refused",
+		    (unsigned long long)new, c >= CAUSE_IDLE &&
+		    c < CAUSE_TIMEOUT_END ? "pair" : "connection",
+		    new == 1 ? "" : "s", WATCH_NOTE_S, stats_cause_option(c),
+		    (unsigned long long)n);
 	}
 }
 
