@@ -282,10 +282,13 @@ def test_global_rate_is_shared_by_every_pair(start_server):
     assert secs >= 2.3, secs
 
 
-def test_rates_off_by_default_leave_transfers_fast(start_server):
+def test_rates_off_by_default_relay_everything(start_server):
     s = start(start_server)
     a, b = s.pair()
-    assert timed_transfer([(a, b)], 2000000) < 10
+    timed_transfer([(a, b)], 2000000)
+    a.close()
+    assert s.log.wait(1)[0]["total_bytes"] == 2000000
+    assert status(s)["options"]["per_session_rate"] == 0
 
 
 # -- admission ---------------------------------------------------------------
@@ -378,12 +381,15 @@ def test_refusals_are_one_line_per_cause_every_few_seconds(start_server):
     hold = connect_from(s, "127.0.0.10")
     hold.sendall(handshake(new_token()))
     wait_read(hold)
+    t0 = time.monotonic()
     for _ in range(40):
         assert refused(connect_from(s, "127.0.0.10"))
     counted(s, "refusals", "per_ip", 40)
     wait_stderr(s, "--max-per-ip (40 since start)")
+    # One line per 5 s at most, however long the refusals took.
+    most = int(time.monotonic() - t0) // 5 + 2
     lines = [l for l in s.err.snapshot() if "--max-per-ip" in l]
-    assert len(lines) <= 2, lines
+    assert len(lines) <= most, lines
     assert sum(int(re.search(r"refused (\d+)", l).group(1))
                for l in lines) == 40
 
